@@ -1,0 +1,10 @@
+"""spaceclimate: the data hub of a Space Climate Observatory."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("spaceclimate")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]

@@ -1,0 +1,5 @@
+"""``python -m spaceclimate`` runs the ``sco`` command."""
+
+from spaceclimate.cli.main import app
+
+app(prog_name="sco")

@@ -1,0 +1,127 @@
+"""The catalog backend interface: STAC records, collection versions and search.
+
+Records are plain STAC JSON dicts (Collections and Items). The backend indexes the fields
+it needs (id, bbox, datetime range, ECV, agency, free text) and keeps every published
+version of a collection; search sees the latest version of each collection only.
+Publishing a version is one transaction: either the version, its items and the collection's
+new "latest" pointer are all visible, or none is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One source file that went into a version: its name, sha256, size and item id."""
+
+    name: str
+    sha256: str
+    size: int
+    item_id: str
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One published, immutable version of a collection."""
+
+    collection_id: str
+    version: int
+    cube_href: str  # cube path relative to the store root, e.g. "ukmo-ostia-sst-daily/3f2a.zarr"
+    fingerprint: str  # sha256 over the recipe digest and the sorted source sha256s
+    recipe_digest: str
+    created: datetime
+    sources: tuple[SourceRecord, ...]
+    cube_checksums: dict[str, str] = field(default_factory=dict)  # relative file path -> sha256
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """Item search parameters (all optional; combined with AND)."""
+
+    bbox: tuple[float, float, float, float] | None = None  # minx, miny, maxx, maxy (lon/lat)
+    start: datetime | None = None  # items whose time range ends at or after start
+    end: datetime | None = None  # items whose time range starts at or before end
+    collections: tuple[str, ...] | None = None
+    ids: tuple[str, ...] | None = None
+    ecv: str | None = None  # matches the collection's ECV id (case-insensitive)
+    agency: str | None = None  # matches any provider name of the collection (case-insensitive)
+    q: str | None = None  # free text over title, description, keywords (all words must match)
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A page of search results and the total number matched."""
+
+    features: list[dict[str, Any]]
+    matched: int
+
+
+@runtime_checkable
+class CatalogBackend(Protocol):
+    """What every catalog backend provides (registered under ``spaceclimate.catalog_backends``)."""
+
+    def __init__(self, url: str) -> None: ...
+
+    def init(self) -> None:
+        """Create tables and indexes if missing (idempotent)."""
+        ...
+
+    def publish(
+        self, collection: dict[str, Any], items: list[dict[str, Any]], version: VersionRecord
+    ) -> None:
+        """Make *version* of *collection* with its *items* visible in one transaction.
+
+        ``collection["id"]`` equals ``version.collection_id``; ``version.version`` must be
+        one more than the latest published version (else ``ConflictError``).
+        """
+        ...
+
+    def latest_version(self, collection_id: str) -> VersionRecord | None:
+        """Return the newest version of a collection, or None if never published."""
+        ...
+
+    def versions(self, collection_id: str) -> list[VersionRecord]:
+        """Return every version of a collection, oldest first."""
+        ...
+
+    def referenced_cubes(self) -> set[str]:
+        """Return the cube_href of every version of every collection."""
+        ...
+
+    def get_collection(self, collection_id: str) -> dict[str, Any]:
+        """Return the STAC Collection (latest version); NotFoundError if unknown."""
+        ...
+
+    def list_collections(self) -> list[dict[str, Any]]:
+        """Return every collection (latest version), sorted by id."""
+        ...
+
+    def get_item(self, collection_id: str, item_id: str) -> dict[str, Any]:
+        """Return one item of the latest version; NotFoundError if unknown."""
+        ...
+
+    def list_items(self, collection_id: str, limit: int, offset: int) -> SearchResult:
+        """Return a page of the items of a collection's latest version."""
+        ...
+
+    def get_collection_version(self, collection_id: str, version: int) -> dict[str, Any]:
+        """Return the collection document as of *version*; NotFoundError if unknown."""
+        ...
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Search items of the latest version of every collection."""
+        ...
+
+    def search_collections(self, query: SearchQuery) -> SearchResult:
+        """Search collections by bbox, time, ECV, agency and free text (ids = collection ids)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,360 @@
+"""The SQL catalog backend (SQLite by default, any SQLAlchemy dialect in principle).
+
+STAC documents are stored as JSON next to the columns search filters on. On SQLite an R*Tree
+virtual table indexes item bounding boxes, kept in the same transaction as the items.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Engine,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+
+from spaceclimate.catalog import schema
+from spaceclimate.catalog.base import SearchQuery, SearchResult, SourceRecord, VersionRecord
+from spaceclimate.errors import ConflictError, InputError, NotFoundError
+
+
+def _iso(value: Any) -> str | None:
+    """Normalise an ISO 8601 string or datetime to ``YYYY-MM-DDTHH:MM:SSZ`` (UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return str(value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _item_range(item: dict[str, Any]) -> tuple[str | None, str | None]:
+    props = item.get("properties", {})
+    start = props.get("start_datetime") or props.get("datetime")
+    end = props.get("end_datetime") or props.get("datetime")
+    return _iso(start), _iso(end)
+
+
+def _collection_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    bbox = doc["extent"]["spatial"]["bbox"][0]
+    start, end = doc["extent"]["temporal"]["interval"][0]
+    agencies = list(doc.get("sco:agencies", [])) + [p["name"] for p in doc.get("providers", [])]
+    words = [doc["id"], doc.get("title", ""), doc.get("description", "")]
+    words += list(doc.get("keywords", []))
+    return {
+        "ecv": str(doc.get("sco:ecv", "")).lower(),
+        "agencies": "|".join(a.lower() for a in agencies),
+        "text": " ".join(words).lower(),
+        "minx": bbox[0],
+        "miny": bbox[1],
+        "maxx": bbox[2],
+        "maxy": bbox[3],
+        "start": _iso(start),
+        "end": _iso(end),
+    }
+
+
+class SQLCatalogBackend:
+    """Catalog backend on a SQL database reached through a SQLAlchemy URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+
+    # -- set-up -----------------------------------------------------------------------------
+    def init(self) -> None:
+        """Create the tables and indexes if they do not exist."""
+        with self.engine.begin() as conn:
+            schema.metadata.create_all(conn)
+            if self.is_sqlite:
+                conn.execute(text(schema.SQLITE_RTREE))
+
+    def close(self) -> None:
+        """Dispose of the connection pool."""
+        self.engine.dispose()
+
+    # -- publishing -------------------------------------------------------------------------
+    def publish(
+        self, collection: dict[str, Any], items: list[dict[str, Any]], version: VersionRecord
+    ) -> None:
+        """Make a new version with its items visible in one transaction."""
+        if collection["id"] != version.collection_id:
+            raise InputError("collection id and version record disagree")
+        try:
+            with self.engine.begin() as conn:
+                self._publish(conn, collection, items, version)
+        except SAIntegrityError as exc:
+            raise ConflictError(
+                f"{version.collection_id} v{version.version}: conflicts with the catalog"
+            ) from exc
+
+    def _publish(
+        self,
+        conn: Connection,
+        collection: dict[str, Any],
+        items: list[dict[str, Any]],
+        version: VersionRecord,
+    ) -> None:
+        cid = version.collection_id
+        latest = conn.execute(
+            select(schema.collections.c.latest_version).where(schema.collections.c.id == cid)
+        ).scalar()
+        expected = (latest or 0) + 1
+        if version.version != expected:
+            raise ConflictError(f"{cid}: version {version.version} is not the next ({expected})")
+        conn.execute(
+            insert(schema.versions).values(
+                collection_id=cid,
+                version=version.version,
+                cube_href=version.cube_href,
+                fingerprint=version.fingerprint,
+                recipe_digest=version.recipe_digest,
+                created=_iso(version.created),
+                sources=[s.__dict__ for s in version.sources],
+                cube_checksums=version.cube_checksums,
+                doc=collection,
+            )
+        )
+        fields = _collection_fields(collection)
+        if latest is None:
+            conn.execute(
+                insert(schema.collections).values(
+                    id=cid, latest_version=version.version, doc=collection, **fields
+                )
+            )
+        else:
+            conn.execute(
+                update(schema.collections)
+                .where(schema.collections.c.id == cid)
+                .values(latest_version=version.version, doc=collection, **fields)
+            )
+        for item in items:
+            start, end = _item_range(item)
+            bbox = item["bbox"]
+            pk = conn.execute(
+                insert(schema.items)
+                .values(
+                    collection_id=cid,
+                    version=version.version,
+                    item_id=item["id"],
+                    start=start,
+                    end=end,
+                    minx=bbox[0],
+                    miny=bbox[1],
+                    maxx=bbox[2],
+                    maxy=bbox[3],
+                    doc=item,
+                )
+                .returning(schema.items.c.pk)
+            ).scalar_one()
+            if self.is_sqlite:
+                conn.execute(
+                    text(
+                        "INSERT INTO sco_items_rtree (pk, minx, maxx, miny, maxy) "
+                        "VALUES (:pk, :minx, :maxx, :miny, :maxy)"
+                    ),
+                    {"pk": pk, "minx": bbox[0], "maxx": bbox[2], "miny": bbox[1], "maxy": bbox[3]},
+                )
+
+    # -- versions ---------------------------------------------------------------------------
+    @staticmethod
+    def _version(row: Any) -> VersionRecord:
+        return VersionRecord(
+            collection_id=row.collection_id,
+            version=row.version,
+            cube_href=row.cube_href,
+            fingerprint=row.fingerprint,
+            recipe_digest=row.recipe_digest,
+            created=datetime.fromisoformat(row.created.replace("Z", "+00:00")),
+            sources=tuple(SourceRecord(**s) for s in row.sources),
+            cube_checksums=dict(row.cube_checksums),
+        )
+
+    def latest_version(self, collection_id: str) -> VersionRecord | None:
+        """Return the newest version of a collection, or None."""
+        v = schema.versions
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(v)
+                .where(v.c.collection_id == collection_id)
+                .order_by(v.c.version.desc())
+                .limit(1)
+            ).first()
+        return self._version(row) if row else None
+
+    def versions(self, collection_id: str) -> list[VersionRecord]:
+        """Return every version of a collection, oldest first."""
+        v = schema.versions
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(v).where(v.c.collection_id == collection_id).order_by(v.c.version)
+            ).all()
+        return [self._version(r) for r in rows]
+
+    def referenced_cubes(self) -> set[str]:
+        """Return the cube href of every version of every collection."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(schema.versions.c.cube_href)).scalars())
+
+    # -- reading ----------------------------------------------------------------------------
+    def get_collection(self, collection_id: str) -> dict[str, Any]:
+        """Return the latest Collection document."""
+        c = schema.collections
+        with self.engine.connect() as conn:
+            doc = conn.execute(select(c.c.doc).where(c.c.id == collection_id)).scalar()
+        if doc is None:
+            raise NotFoundError(f"no collection {collection_id!r}")
+        return dict(doc)
+
+    def get_collection_version(self, collection_id: str, version: int) -> dict[str, Any]:
+        """Return the Collection document as of *version*."""
+        v = schema.versions
+        with self.engine.connect() as conn:
+            doc = conn.execute(
+                select(v.c.doc).where(v.c.collection_id == collection_id, v.c.version == version)
+            ).scalar()
+        if doc is None:
+            raise NotFoundError(f"no version {version} of collection {collection_id!r}")
+        return dict(doc)
+
+    def list_collections(self) -> list[dict[str, Any]]:
+        """Return every collection, sorted by id."""
+        c = schema.collections
+        with self.engine.connect() as conn:
+            return [dict(d) for d in conn.execute(select(c.c.doc).order_by(c.c.id)).scalars()]
+
+    def get_item(self, collection_id: str, item_id: str) -> dict[str, Any]:
+        """Return one item of the latest version of a collection."""
+        result = self.search(SearchQuery(collections=(collection_id,), ids=(item_id,), limit=1))
+        if not result.features:
+            raise NotFoundError(f"no item {item_id!r} in collection {collection_id!r}")
+        return result.features[0]
+
+    def list_items(self, collection_id: str, limit: int = 100, offset: int = 0) -> SearchResult:
+        """Return a page of the items of a collection's latest version."""
+        return self.search(SearchQuery(collections=(collection_id,), limit=limit, offset=offset))
+
+    # -- search -----------------------------------------------------------------------------
+    def _time_filter(self, start_col: Any, end_col: Any, query: SearchQuery) -> list[Any]:
+        conds: list[Any] = []
+        if query.start is not None:
+            conds.append(or_(end_col.is_(None), end_col >= _iso(query.start)))
+        if query.end is not None:
+            conds.append(or_(start_col.is_(None), start_col <= _iso(query.end)))
+        return conds
+
+    def _collection_filter(self, query: SearchQuery) -> list[ColumnElement[bool]]:
+        c = schema.collections.c
+        conds: list[ColumnElement[bool]] = []
+        if query.ecv:
+            conds.append(c.ecv == query.ecv.lower())
+        if query.agency:
+            conds.append(c.agencies.contains(query.agency.lower(), autoescape=True))
+        return conds
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Search items of the latest version of every collection."""
+        i, c = schema.items.c, schema.collections.c
+        conds: list[Any] = [i.version == c.latest_version, *self._collection_filter(query)]
+        if query.collections:
+            conds.append(i.collection_id.in_(query.collections))
+        if query.ids:
+            conds.append(i.item_id.in_(query.ids))
+        if query.start is not None or query.end is not None:
+            conds.append(i.start.is_not(None))
+            conds += self._time_filter(i.start, i.end, query)
+        if query.bbox:
+            minx, miny, maxx, maxy = query.bbox
+            if self.is_sqlite:
+                conds.append(
+                    i.pk.in_(
+                        text(
+                            "SELECT pk FROM sco_items_rtree WHERE minx <= :qmaxx AND "
+                            "maxx >= :qminx AND miny <= :qmaxy AND maxy >= :qminy"
+                        ).bindparams(qminx=minx, qmaxx=maxx, qminy=miny, qmaxy=maxy)
+                    )
+                )
+            else:
+                conds += [i.minx <= maxx, i.maxx >= minx, i.miny <= maxy, i.maxy >= miny]
+        if query.q:
+            for word in query.q.lower().split():
+                conds.append(
+                    or_(
+                        c.text.contains(word, autoescape=True),
+                        func.lower(i.item_id).contains(word, autoescape=True),
+                    )
+                )
+        join = schema.items.join(schema.collections, i.collection_id == c.id)
+        where = and_(*conds)
+        with self.engine.connect() as conn:
+            matched = conn.execute(select(func.count()).select_from(join).where(where)).scalar()
+            rows = conn.execute(
+                select(i.doc)
+                .select_from(join)
+                .where(where)
+                .order_by(i.collection_id, i.start, i.item_id)
+                .limit(query.limit)
+                .offset(query.offset)
+            ).scalars()
+            features = [dict(d) for d in rows]
+        return SearchResult(features=features, matched=int(matched or 0))
+
+    def search_collections(self, query: SearchQuery) -> SearchResult:
+        """Search collections by bbox, time, ECV, agency, free text and ids."""
+        c = schema.collections.c
+        conds: list[Any] = list(self._collection_filter(query))
+        if query.ids:
+            conds.append(c.id.in_(query.ids))
+        if query.collections:
+            conds.append(c.id.in_(query.collections))
+        conds += self._time_filter(c.start, c.end, query)
+        if query.bbox:
+            minx, miny, maxx, maxy = query.bbox
+            conds += [c.minx <= maxx, c.maxx >= minx, c.miny <= maxy, c.maxy >= miny]
+        if query.q:
+            conds += [c.text.contains(w, autoescape=True) for w in query.q.lower().split()]
+        where = and_(*conds)
+        with self.engine.connect() as conn:
+            matched = conn.execute(
+                select(func.count()).select_from(schema.collections).where(where)
+            ).scalar()
+            rows = conn.execute(
+                select(c.doc).where(where).order_by(c.id).limit(query.limit).offset(query.offset)
+            ).scalars()
+            features = [dict(d) for d in rows]
+        return SearchResult(features=features, matched=int(matched or 0))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, manage transactions so BEGIN IMMEDIATE below applies.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,327 @@
+"""The ``sco`` command: ingest, catalog, verify, demo."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from spaceclimate import __version__
+from spaceclimate.catalog import SearchQuery, open_catalog
+from spaceclimate.config import get_settings
+from spaceclimate.errors import InputError, SCOError
+
+app = typer.Typer(
+    help="Space Climate Observatory data hub: pool satellite climate records into "
+    "harmonised Zarr cubes and a STAC catalog.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+catalog_app = typer.Typer(help="List, show and search the catalog.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+# Piped output (scripts, logs) is not wrapped at 80 columns: rows stay one line each.
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+T = TypeVar("T")
+
+REPO_SAMPLES = Path(__file__).resolve().parents[3] / "data" / "samples"
+
+
+def _fail(exc: SCOError) -> None:
+    err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def guarded(fn: Callable[..., T]) -> Callable[..., T]:
+    """Turn hub errors into a one-line message and the error's exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except SCOError as exc:
+            _fail(exc)
+            raise  # unreachable: _fail exits
+
+    return wrapper
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
+    if not enabled:
+        yield lambda _m, _d, _t: None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("starting", total=1)
+
+        def update(message: str, done: int, total: int) -> None:
+            bar.update(task, description=message, completed=done, total=max(total, 1))
+
+        yield update
+
+
+def _ingest(paths: list[Path], recipe: str | None, quiet: bool) -> list[Any]:
+    from spaceclimate.ingest import Ingestor
+
+    ingestor = Ingestor(get_settings())
+    try:
+        with _progress(not quiet and sys.stderr.isatty()) as update:
+            ingestor.progress = update
+            results = ingestor.ingest(paths, recipe)
+    finally:
+        ingestor.close()
+    return results
+
+
+@app.command()
+@guarded
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of source files.")],
+    recipe: Annotated[
+        str | None, typer.Option("--recipe", "-r", help="Recipe (collection id) to use.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Harmonise source files and publish them as new collection versions (atomically)."""
+    results = _ingest(paths, recipe, quiet)
+    for r in results:
+        if r.status == "published":
+            out.print(f"published {r.collection_id} v{r.version} ({len(r.files)} new file(s))")
+        else:
+            out.print(f"unchanged {r.collection_id} v{r.version} (all files already ingested)")
+
+
+def _time_range(col: dict[str, Any]) -> str:
+    start, end = col["extent"]["temporal"]["interval"][0]
+    if not start and not end:
+        return "static"
+    return f"{(start or '..')[:10]} .. {(end or '..')[:10]}"
+
+
+def _print_collections(cols: list[dict[str, Any]]) -> None:
+    table = Table(title=f"{len(cols)} collection(s)")
+    table.add_column("collection", no_wrap=True)  # ids stay copyable, whatever the width
+    for header in ("ECV", "agency", "time range", "version"):
+        table.add_column(header, overflow="fold")
+    for col in cols:
+        table.add_row(
+            col["id"],
+            col.get("sco:ecv", ""),
+            ", ".join(col.get("sco:agencies", [])),
+            _time_range(col),
+            f"v{col.get('sco:version', '?')}",
+        )
+    out.print(table)
+
+
+def _catalog() -> Any:
+    return open_catalog(get_settings().resolved_catalog_url)
+
+
+@catalog_app.command("list")
+@guarded
+def catalog_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print STAC JSON.")] = False,
+) -> None:
+    """List every collection with its ECV, agency and time range."""
+    cat = _catalog()
+    try:
+        cols = cat.list_collections()
+    finally:
+        cat.close()
+    if as_json:
+        typer.echo(json.dumps({"collections": cols}, indent=2))
+    else:
+        _print_collections(cols)
+
+
+@catalog_app.command("show")
+@guarded
+def catalog_show(
+    collection: Annotated[str, typer.Argument(help="Collection id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print STAC JSON.")] = False,
+) -> None:
+    """Show one collection: description, variables, versions and sources."""
+    cat = _catalog()
+    try:
+        col = cat.get_collection(collection)
+        versions = cat.versions(collection)
+    finally:
+        cat.close()
+    if as_json:
+        typer.echo(json.dumps(col, indent=2))
+        return
+    out.print(f"[bold]{col['id']}[/] — {col['title']}")
+    out.print(col["description"], highlight=False)
+    out.print(f"ECV: {col['sco:ecv']}  agencies: {', '.join(col['sco:agencies'])}")
+    out.print(f"time: {_time_range(col)}  bbox: {col['extent']['spatial']['bbox'][0]}")
+    out.print(f"licence: {col['license']}  citation: {col.get('sci:citation', '')}")
+    if col.get("sci:doi"):
+        out.print(f"DOI: {col['sci:doi']}")
+    for name, var in col["cube:variables"].items():
+        if var["type"] == "data":
+            out.print(f"  {name} [{var.get('unit')}] {var.get('description')} {var['dimensions']}")
+    for v in versions:
+        out.print(f"  v{v.version} {v.created:%Y-%m-%d %H:%M} {v.cube_href} {len(v.sources)} src")
+
+
+def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError as exc:
+        raise InputError(f"--bbox: not numbers: {text!r}") from exc
+    if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
+        raise InputError("--bbox: expected minlon,minlat,maxlon,maxlat")
+    return (parts[0], parts[1], parts[2], parts[3])
+
+
+def _parse_when(text: str | None, name: str) -> datetime | None:
+    if not text or text == "..":
+        return None
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InputError(f"{name}: not an ISO 8601 date: {text!r}") from exc
+    if stamp.tzinfo is None:
+        from datetime import UTC
+
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp
+
+
+@catalog_app.command("search")
+@guarded
+def catalog_search(
+    bbox: Annotated[str | None, typer.Option(help="minlon,minlat,maxlon,maxlat")] = None,
+    datetime_: Annotated[
+        str | None, typer.Option("--datetime", help="START/END (ISO 8601; '..' open)")
+    ] = None,
+    collection: Annotated[list[str] | None, typer.Option(help="Collection id(s).")] = None,
+    ecv: Annotated[str | None, typer.Option(help="ECV id, e.g. sea_ice.")] = None,
+    agency: Annotated[str | None, typer.Option(help="Agency name, e.g. ESA.")] = None,
+    q: Annotated[str | None, typer.Option(help="Free text.")] = None,
+    limit: Annotated[int, typer.Option(help="Items per page.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a STAC ItemCollection.")] = False,
+) -> None:
+    """Search items by bbox, time range, collection, ECV, agency and free text."""
+    start = end = None
+    if datetime_:
+        parts = datetime_.split("/")
+        if len(parts) == 1:
+            start = end = _parse_when(parts[0], "--datetime")
+        elif len(parts) == 2:
+            start, end = _parse_when(parts[0], "--datetime"), _parse_when(parts[1], "--datetime")
+        else:
+            raise InputError("--datetime: expected START/END")
+    if limit < 1:
+        raise InputError("--limit: must be at least 1")
+    query = SearchQuery(
+        bbox=_parse_bbox(bbox),
+        start=start,
+        end=end,
+        collections=tuple(collection) if collection else None,
+        ecv=ecv,
+        agency=agency,
+        q=q,
+        limit=limit,
+    )
+    cat = _catalog()
+    try:
+        result = cat.search(query)
+    finally:
+        cat.close()
+    if as_json:
+        payload = {
+            "type": "FeatureCollection",
+            "features": result.features,
+            "numberMatched": result.matched,
+            "numberReturned": len(result.features),
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    table = Table(title=f"{result.matched} item(s) matched, {len(result.features)} shown")
+    for header in ("collection", "item", "time"):
+        table.add_column(header, overflow="fold")
+    for item in result.features:
+        p = item["properties"]
+        when = p.get("datetime") or f"{p.get('start_datetime')} .. {p.get('end_datetime')}"
+        table.add_row(item["collection"], item["id"], str(when))
+    out.print(table)
+
+
+@app.command()
+@guarded
+def verify() -> None:
+    """Re-hash every cube against its recorded checksums and report any mismatch."""
+    from spaceclimate.store import CubeStore
+
+    settings = get_settings()
+    cat = _catalog()
+    store = CubeStore(settings.resolved_store_path)
+    problems: list[str] = []
+    checked = 0
+    try:
+        for col in cat.list_collections():
+            for version in cat.versions(col["id"]):
+                problems.extend(store.verify(version.cube_href, version.cube_checksums))
+                checked += 1
+    finally:
+        cat.close()
+    for p in problems:
+        err.print(f"mismatch: {p}", highlight=False)
+    if problems:
+        err.print(f"[bold red]error:[/] {len(problems)} problem(s) in {checked} cube(s)")
+        raise typer.Exit(4)
+    out.print(f"ok: {checked} cube version(s) match their checksums")
+
+
+@app.command()
+@guarded
+def demo(
+    samples: Annotated[
+        Path | None, typer.Option(help="Folder of sample files (default: bundled samples).")
+    ] = None,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve afterwards.")] = True,
+) -> None:
+    """Ingest the bundled real samples into SCO_HOME, print the catalog, then serve."""
+    folder = samples or Path(os.environ.get("SCO_SAMPLES", REPO_SAMPLES))
+    if not folder.is_dir():
+        raise InputError(f"{folder}: sample folder not found; pass --samples")
+    results = _ingest([folder], None, quiet=False)
+    published = sum(r.status == "published" for r in results)
+    out.print(f"{published} collection(s) published, {len(results) - published} unchanged")
+    catalog_list(as_json=False)
+    if serve:
+        out.print("The hub's web server is not part of this release yet; the catalog is ready.")
+
+
+@app.command()
+def version() -> None:
+    """Print the software version."""
+    typer.echo(__version__)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    """Run the CLI."""
+    app()

@@ -1,0 +1,161 @@
+"""Typed models of the ECV table and of product recipes (both are YAML data files)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VariableDef(_Strict):
+    """A canonical variable of an ECV: CF name, units, valid and display ranges."""
+
+    name: str
+    ecv: str
+    standard_name: str | None
+    long_name: str
+    units: str
+    valid_range: tuple[float, float]
+    colormap: str
+    display_range: tuple[float, float]
+
+
+class ECVDef(_Strict):
+    """An Essential Climate Variable and the canonical variables the hub publishes for it."""
+
+    id: str
+    title: str
+    domain: Literal["ocean", "land", "atmosphere"]
+    variables: dict[str, VariableDef]
+
+
+class ProviderSpec(_Strict):
+    """A STAC provider: an organisation and its roles for the product."""
+
+    name: str
+    roles: list[Literal["licensor", "producer", "processor", "host"]]
+    url: str | None = None
+
+
+class LicenseSpec(_Strict):
+    """Licence of the data: an SPDX id (or "other") with the licence text and link."""
+
+    id: str
+    text: str
+    url: str | None = None
+
+
+class GridSpec(_Strict):
+    """How the source's spatial grid is laid out."""
+
+    type: Literal["latlon", "projected", "none"]
+    lat: str | None = None
+    lon: str | None = None
+    x: str | None = None
+    y: str | None = None
+    crs: str | None = Field(
+        default=None, description="CRS of a projected grid (EPSG code, PROJ or WKT string)."
+    )
+    crs_wkt_from: str | None = Field(
+        default=None, description="Source variable whose crs_wkt attribute gives the CRS."
+    )
+    bbox: tuple[float, float, float, float] | None = Field(
+        default=None, description="Region a gridless series describes (lon/lat)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> GridSpec:
+        if self.type == "latlon" and not (self.lat and self.lon):
+            raise ValueError("a latlon grid needs 'lat' and 'lon'")
+        if self.type == "projected" and not (self.x and self.y and (self.crs or self.crs_wkt_from)):
+            raise ValueError("a projected grid needs 'x', 'y' and 'crs' or 'crs_wkt_from'")
+        if self.type == "none" and self.bbox is None:
+            raise ValueError("a series without grid needs the 'bbox' of the region it describes")
+        return self
+
+
+class TimeSpec(_Strict):
+    """Where the time of each source file comes from, and what period a step covers."""
+
+    variable: str | None = None
+    dim: str | None = Field(default=None, description="Source dimension that becomes 'time'.")
+    from_filename: str | None = Field(default=None, description="Regex with one group.")
+    filename_format: str | None = None
+    round: str | None = Field(default=None, description="Round timestamps to this frequency.")
+    resolution: str | None = Field(
+        default=None, description="ISO 8601 period of one step: P1D, P7D, P8D, P10D, P1M, P1Y."
+    )
+    anchor: Literal["start", "center"] = "start"
+
+    @model_validator(mode="after")
+    def _check(self) -> TimeSpec:
+        if self.from_filename and not self.filename_format:
+            raise ValueError("'from_filename' needs 'filename_format'")
+        return self
+
+
+class FlagMaskSpec(_Strict):
+    """Keep a value only where a bit mask of a flag variable is set (or unset)."""
+
+    variable: str
+    mask: int
+    valid_when: Literal["set", "unset"] = "set"
+
+
+class VariableSpec(_Strict):
+    """How one canonical variable is made from the source."""
+
+    source: str | dict[str, str]
+    stack_dim: str | None = None
+    units: str | None = Field(default=None, description="Source units when the file is wrong.")
+    scale_factor: float | None = Field(default=None, description="Overrides the file's.")
+    add_offset: float | None = Field(default=None, description="Overrides the file's.")
+    fill_values: list[float] = Field(default_factory=list, description="Extra raw fill values.")
+    mask_flag_values: bool = Field(
+        default=False, description="Mask raw values listed in the source's flag_values."
+    )
+    mask_above: float | None = Field(default=None, description="Mask decoded values above.")
+    mask_below: float | None = Field(default=None, description="Mask decoded values below.")
+    recode: dict[float, float | None] | None = Field(
+        default=None, description="Map raw class values; every other value becomes missing."
+    )
+    valid_if_flag: FlagMaskSpec | None = None
+    attrs: dict[str, Any] = Field(default_factory=dict)
+    comment: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> VariableSpec:
+        if isinstance(self.source, dict) and not self.stack_dim:
+            raise ValueError("a mapping 'source' needs 'stack_dim'")
+        return self
+
+
+class Recipe(_Strict):
+    """A product recipe: how one provider's product maps onto the ECV table."""
+
+    id: str
+    title: str
+    description: str
+    ecv: str
+    product_version: str
+    match: list[str]
+    reader: str
+    reader_options: dict[str, Any] = Field(default_factory=dict)
+    grid: GridSpec
+    time: TimeSpec | None = None
+    variables: dict[str, VariableSpec]
+    license: LicenseSpec
+    citation: str
+    doi: str | None = None
+    publications: list[dict[str, str]] = Field(default_factory=list)
+    providers: list[ProviderSpec]
+    agencies: list[str]
+    missions: list[str]
+    instruments: list[str]
+    keywords: list[str] = Field(default_factory=list)
+    processing_level: str | None = None
+    source_path: str | None = Field(default=None, description="File the recipe came from.")

@@ -1,0 +1,171 @@
+"""Decode one source variable into a canonical variable: masks, packing, recoding, units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from spaceclimate.ecv.models import VariableDef, VariableSpec
+from spaceclimate.errors import InputError, UnitError
+from spaceclimate.harmonise.units import is_identity, linear_conversion
+
+#: Share of finite values allowed outside the ECV's valid range before the file is refused
+#: (a larger share means wrong units or a wrong scale factor, not a few bad pixels).
+MAX_OUT_OF_RANGE = 0.02
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(np.atleast_1d(np.asarray(value)).tolist())
+
+
+def _valid_limits(attrs: dict[str, Any]) -> tuple[Any, Any]:
+    valid_range = _as_list(attrs.get("valid_range"))
+    vmin = attrs.get("valid_min", valid_range[0] if valid_range else None)
+    vmax = attrs.get("valid_max", valid_range[-1] if valid_range else None)
+    return vmin, vmax
+
+
+def _number(override: float | None, attr: Any, default: float) -> float:
+    if override is not None:
+        return float(override)
+    if attr is None:
+        return default
+    return float(np.asarray(attr))
+
+
+def _same_kind(attr: Any, data: xr.DataArray) -> bool:
+    kind = np.asarray(attr).dtype.kind
+    return (kind in "iu") == (data.dtype.kind in "iu")
+
+
+def _select_source(raw: xr.Dataset, spec: VariableSpec, file: str) -> xr.DataArray:
+    if isinstance(spec.source, str):
+        if spec.source not in raw.variables:
+            known = ", ".join(map(str, raw.data_vars))
+            raise InputError(f"{file}: variable {spec.source!r} not found (has: {known})")
+        return raw[spec.source]
+    pieces = []
+    for column in spec.source:
+        if column not in raw.variables:
+            raise InputError(f"{file}: column {column!r} not found")
+        pieces.append(raw[column])
+    assert spec.stack_dim is not None
+    stacked = xr.concat(pieces, dim=spec.stack_dim, coords="minimal", compat="override")
+    stacked = stacked.assign_coords({spec.stack_dim: list(spec.source.values())})
+    stacked.attrs = dict(pieces[0].attrs)
+    return stacked
+
+
+def decode_variable(
+    raw: xr.Dataset, name: str, spec: VariableSpec, target: VariableDef, file: str
+) -> xr.DataArray:
+    """Return canonical variable *name* decoded from *raw* following *spec*.
+
+    Order: raw fill values, flag values and valid range are masked on the stored values;
+    classes are recoded; packing (scale/offset, recipe overrides first) is applied; decoded
+    thresholds are masked; units are converted to the ECV table's canonical units; the
+    share of values outside the ECV's valid range is checked.
+    """
+    src = _select_source(raw, spec, file)
+    attrs = dict(src.attrs)
+    data = src.astype("float64") if src.dtype.kind != "f" else src.astype("float64")
+    rawvals = src
+    invalid = xr.zeros_like(src, dtype=bool)
+
+    fills = _as_list(attrs.get("_FillValue")) + _as_list(attrs.get("missing_value"))
+    fills += list(spec.fill_values)
+    for fv in fills:
+        if isinstance(fv, float) and np.isnan(fv):
+            continue
+        invalid = invalid | (rawvals == fv)
+    if spec.mask_flag_values:
+        flags = _as_list(attrs.get("flag_values"))
+        if not flags:
+            raise InputError(f"{file}: {src.name!r} declares no flag_values to mask")
+        invalid = invalid | rawvals.isin(flags)
+    vmin, vmax = _valid_limits(attrs)
+    # CF: a valid range of the stored type applies to stored values; otherwise it is in
+    # decoded units and applied after unpacking below.
+    packed_range = vmin is not None and _same_kind(vmin, src)
+    if spec.recode is None and packed_range and vmin is not None and vmax is not None:
+        invalid = invalid | (rawvals < vmin) | (rawvals > vmax)
+    if spec.valid_if_flag is not None:
+        flag_name = spec.valid_if_flag.variable
+        if flag_name not in raw.variables:
+            raise InputError(f"{file}: flag variable {flag_name!r} not found")
+        flag = raw[flag_name]
+        bits = xr.where(flag.notnull(), flag, 0).astype("int64") & int(spec.valid_if_flag.mask)
+        is_set = bits != 0
+        ok = is_set if spec.valid_if_flag.valid_when == "set" else ~is_set
+        invalid = invalid | ~ok
+
+    scale, offset = 1.0, 0.0
+    if spec.recode is not None:
+        out = xr.full_like(data, np.nan)
+        for key, value in spec.recode.items():
+            if value is not None:
+                out = xr.where(rawvals == key, value, out)
+        data = out
+    else:
+        scale = _number(spec.scale_factor, attrs.get("scale_factor"), 1.0)
+        offset = _number(spec.add_offset, attrs.get("add_offset"), 0.0)
+    data = data.where(~invalid)
+    if not is_identity(scale, offset):
+        data = data * scale + offset
+    if spec.recode is None and vmin is not None and vmax is not None and not packed_range:
+        data = data.where((data >= float(vmin)) & (data <= float(vmax)))
+    if spec.mask_above is not None:
+        data = data.where(data <= spec.mask_above)
+    if spec.mask_below is not None:
+        data = data.where(data >= spec.mask_below)
+
+    source_units = spec.units or attrs.get("units")
+    if source_units is None:
+        raise UnitError(f"{file}: {src.name!r} declares no units; set 'units' in the recipe")
+    try:
+        k, b = linear_conversion(str(source_units), target.units)
+    except UnitError as exc:
+        raise UnitError(f"{file}: {src.name!r}: {exc}") from exc
+    if not is_identity(k, b):
+        data = data * k + b
+
+    data = data.astype("float32")
+    data.attrs = {
+        "long_name": target.long_name,
+        "units": target.units,
+        "valid_min": float(target.valid_range[0]),
+        "valid_max": float(target.valid_range[1]),
+        "source_variable": spec.source if isinstance(spec.source, str) else ",".join(spec.source),
+        "source_units": str(source_units),
+    }
+    if target.standard_name:
+        data.attrs["standard_name"] = target.standard_name
+    if spec.comment:
+        data.attrs["comment"] = spec.comment
+    data.attrs.update(spec.attrs)
+    data.name = name
+    return data
+
+
+def check_valid_range(data: xr.DataArray, target: VariableDef, file: str) -> xr.DataArray:
+    """Refuse data mostly outside the ECV's valid range (wrong units); mask rare outliers."""
+    lo, hi = target.valid_range
+    finite = data.notnull()
+    outside = finite & ((data < lo) | (data > hi))
+    n_finite, n_out = (int(v) for v in xr.DataArray([finite.sum(), outside.sum()]).values)
+    if n_finite == 0:
+        return data
+    share = n_out / n_finite
+    if share > MAX_OUT_OF_RANGE:
+        vmin, vmax = float(data.min()), float(data.max())
+        raise UnitError(
+            f"{file}: {data.name} spans {vmin:.4g}..{vmax:.4g} {target.units}, "
+            f"{share:.0%} outside the valid range {lo:g}..{hi:g}: wrong units or scale factor?"
+        )
+    if n_out:
+        data = data.where(~outside)
+    return data
