@@ -24,6 +24,16 @@ class Settings(BaseSettings):
     store_path: Path | None = Field(
         default=None, description="Folder of the Zarr cubes; default home/store."
     )
+    max_request_bytes: int = Field(
+        default=256 * 1000 * 1000,
+        description="Largest decoded size a synchronous data request may read (else 413).",
+    )
+    max_query_chars: int = Field(default=8192, description="Longest query string accepted.")
+    max_body_bytes: int = Field(default=2 * 1000 * 1000, description="Largest request body.")
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL clients reach the hub at (links); default: from each request.",
+    )
 
     @property
     def resolved_home(self) -> Path:

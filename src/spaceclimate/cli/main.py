@@ -303,6 +303,8 @@ def demo(
         Path | None, typer.Option(help="Folder of sample files (default: bundled samples).")
     ] = None,
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve afterwards.")] = True,
+    host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
 ) -> None:
     """Ingest the bundled real samples into SCO_HOME, print the catalog, then serve."""
     folder = samples or Path(os.environ.get("SCO_SAMPLES", REPO_SAMPLES))
@@ -313,7 +315,31 @@ def demo(
     out.print(f"{published} collection(s) published, {len(results) - published} unchanged")
     catalog_list(as_json=False)
     if serve:
-        out.print("The hub's web server is not part of this release yet; the catalog is ready.")
+        serve_hub(host=host, port=port, workers=1, log_level="info")
+
+
+@app.command("serve")
+@guarded
+def serve_hub(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (stateless).")] = 1,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+) -> None:
+    """Serve the hub: STAC API, OGC API EDR, tiles, Zarr over HTTP, downloads, portal."""
+    import uvicorn
+
+    settings = get_settings()
+    os.environ["SCO_HOME"] = str(settings.resolved_home)  # workers resolve the same hub
+    out.print(f"serving {settings.resolved_home} at http://{host}:{port}/ (docs: /docs)")
+    uvicorn.run(
+        "spaceclimate.api.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+    )
 
 
 @app.command()

@@ -1,0 +1,76 @@
+"""``create_app(settings)``: the hub's FastAPI application.
+
+The application mounts every router plugin of ``spaceclimate.api_routers`` (STAC, EDR,
+tiles, Zarr, downloads, ...), each given the same :class:`~spaceclimate.api.context.HubContext`.
+OpenAPI is served at ``/api``, interactive docs at ``/docs``; errors are problem+json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+
+from spaceclimate import __version__
+from spaceclimate.api.context import HubContext
+from spaceclimate.api.plugin import RouterPlugin
+from spaceclimate.api.problems import LimitsMiddleware, install_error_handlers
+from spaceclimate.config import Settings, get_settings
+from spaceclimate.plugins import list_plugins
+
+DESCRIPTION = """\
+The data hub of a Space Climate Observatory: satellite climate data records from many
+agencies, harmonised into analysis-ready cubes and served through open standards
+(STAC API, OGC API EDR, XYZ tiles, Zarr over HTTP).
+
+Errors are RFC 9457 problem details (`application/problem+json`). Data requests are sized
+before they are read; requests over the limit get 413 with the estimate.
+"""
+
+
+def list_router_plugins() -> list[RouterPlugin]:
+    """Return every router plugin, in mounting order."""
+    plugins = list(list_plugins("spaceclimate.api_routers").values())
+    return sorted((p for p in plugins if isinstance(p, RouterPlugin)), key=lambda p: p.order)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Return the hub's application for *settings* (read from the environment when None)."""
+    settings = settings or get_settings()
+    ctx = HubContext(settings)
+    plugins = list_router_plugins()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ctx.close()
+
+    app = FastAPI(
+        title="spaceclimate hub",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/api",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+        openapi_tags=[{"name": p.name, "description": p.description} for p in plugins],
+    )
+    app.state.ctx = ctx
+    app.state.plugins = plugins
+    install_error_handlers(app)
+    for plugin in plugins:
+        app.include_router(plugin.build(ctx), prefix=plugin.prefix, tags=[plugin.name])
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"])
+    app.add_middleware(
+        LimitsMiddleware, max_query=settings.max_query_chars, max_body=settings.max_body_bytes
+    )
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` (settings from the environment)."""
+    return create_app(get_settings())

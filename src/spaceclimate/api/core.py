@@ -1,0 +1,97 @@
+"""The root of the API: landing page, conformance, liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from spaceclimate import __version__
+from spaceclimate.api.context import HubContext
+from spaceclimate.api.plugin import RouterPlugin
+from spaceclimate.api.urls import base_url
+
+OGC_COMMON = (
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/landing-page",
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/json",
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/oas30",
+)
+
+
+def build(ctx: HubContext) -> APIRouter:
+    """Return the root router."""
+    router = APIRouter()
+
+    @router.get("/health", summary="Liveness", operation_id="coreHealth")
+    def health() -> dict[str, str]:
+        """Answer while the process runs."""
+        return {"status": "ok", "version": __version__}
+
+    @router.get("/ready", summary="Readiness", operation_id="coreReady")
+    def ready() -> JSONResponse:
+        """Answer 200 when the catalog answers and the store is reachable, else 503."""
+        checks: dict[str, str] = {}
+        try:
+            checks["catalog"] = f"ok ({len(ctx.catalog.list_collections())} collections)"
+        except Exception as exc:  # noqa: BLE001 - report, do not crash
+            checks["catalog"] = f"unreachable: {type(exc).__name__}"
+        root = ctx.store.root
+        checks["store"] = "ok" if root.exists() and root.is_dir() else f"missing: {root}"
+        ok = all(v.startswith("ok") for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    @router.get("/conformance", summary="Conformance classes", operation_id="coreConformance")
+    def conformance(request: Request) -> dict[str, list[str]]:
+        """List the conformance classes of every API the hub serves."""
+        classes = list(OGC_COMMON)
+        for plugin in request.app.state.plugins:
+            classes.extend(c for c in plugin.conformance if c not in classes)
+        return {"conformsTo": classes}
+
+    @router.get("/", summary="Landing page", operation_id="coreLanding")
+    def landing(request: Request) -> dict[str, Any]:
+        """Describe the hub and link every API it serves."""
+        base = base_url(request, ctx)
+        links = [
+            {"rel": "self", "href": f"{base}/", "type": "application/json"},
+            {
+                "rel": "service-desc",
+                "href": f"{base}/api",
+                "type": "application/vnd.oai.openapi+json;version=3.0",
+            },
+            {"rel": "service-doc", "href": f"{base}/docs", "type": "text/html"},
+            {"rel": "conformance", "href": f"{base}/conformance", "type": "application/json"},
+        ]
+        for plugin in request.app.state.plugins:
+            if plugin.prefix:
+                links.append(
+                    {
+                        "rel": "service",
+                        "href": f"{base}{plugin.prefix}/",
+                        "title": plugin.description or plugin.name,
+                        "type": "application/json",
+                    }
+                )
+        return {
+            "title": "spaceclimate hub",
+            "description": "Satellite climate data records of many agencies, harmonised.",
+            "version": __version__,
+            "links": links,
+        }
+
+    return router
+
+
+plugin = RouterPlugin(
+    name="core",
+    prefix="",
+    build=build,
+    conformance=(),
+    description="Landing page, conformance, health",
+    order=1000,
+)

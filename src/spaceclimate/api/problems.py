@@ -1,0 +1,165 @@
+"""Errors as RFC 9457 problem details, everywhere, and the request limits.
+
+Every :class:`~spaceclimate.errors.SCOError` becomes a ``application/problem+json`` response
+with the error's status; FastAPI's parameter validation becomes a 400 naming the parameter;
+unknown routes and methods keep their 404/405 but as problems; anything unexpected is a 500
+problem (and a bug). Query strings and request bodies are bounded before a route runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from spaceclimate.errors import SCOError
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("spaceclimate.api")
+
+
+def problem(status: int, title: str, detail: str, instance: str = "", **extra: Any) -> JSONResponse:
+    """Return an RFC 9457 problem details response."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _param_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("query", "path", "body", "header")]
+    return ".".join(parts) or "request"
+
+
+async def _sco_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SCOError)
+    return problem(exc.status, exc.title, exc.message, request.url.path, **exc.details)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    name = _param_name(first.get("loc", ()))
+    detail = f"parameter {name!r}: {first.get('msg', 'invalid')}"
+    invalid = [
+        {"name": _param_name(e.get("loc", ())), "reason": str(e.get("msg", ""))} for e in errors
+    ]
+    return problem(400, "Bad request", detail, request.url.path, invalid_params=invalid)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    detail = str(exc.detail)
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no such path: {request.url.path}"
+    response = problem(exc.status_code, title, detail, request.url.path)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s", request.url.path, exc_info=exc)
+    return problem(500, "Internal error", f"unexpected {type(exc).__name__}", request.url.path)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error to problem+json."""
+    app.add_exception_handler(SCOError, _sco_error)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+class LimitsMiddleware:
+    """Refuse over-long query strings (414) and over-large request bodies (413) up front."""
+
+    def __init__(self, app: ASGIApp, max_query: int, max_body: int) -> None:
+        self.app = app
+        self.max_query = max_query
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        if len(query) > self.max_query:
+            await self._refuse(
+                scope,
+                send,
+                414,
+                "URI too long",
+                f"query string of {len(query)} bytes is over the limit of {self.max_query}",
+            )
+            return
+        headers = dict(scope.get("headers", []))
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            await self._refuse(
+                scope,
+                send,
+                413,
+                "Request too large",
+                f"request body of {int(length)} bytes is over the limit of {self.max_body}",
+            )
+            return
+        received = 0
+        max_body = self.max_body
+
+        async def bounded() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > max_body:
+                    raise _BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, bounded, send)
+        except _BodyTooLarge:
+            await self._refuse(
+                scope,
+                send,
+                413,
+                "Request too large",
+                f"request body is over the limit of {self.max_body} bytes",
+            )
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, status: int, title: str, detail: str) -> None:
+        body = json.dumps(
+            {
+                "type": "about:blank",
+                "title": title,
+                "status": status,
+                "detail": detail,
+                "instance": scope.get("path", ""),
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    pass
