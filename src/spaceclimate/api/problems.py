@@ -34,7 +34,7 @@ def problem(status: int, title: str, detail: str, instance: str = "", **extra: A
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def _param_name(loc: tuple[Any, ...] | list[Any]) -> str:
+def _param_name(loc: Any) -> str:
     parts = [str(p) for p in loc if p not in ("query", "path", "body", "header")]
     return ".".join(parts) or "request"
 
