@@ -5,7 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export SCO_HOME ?= $(CURDIR)/.sco
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup system demo test lint format bench clean
+
+# Debian's Chromium drives the portal's browser tests (a test tool's own browser download
+# cannot work offline). Installed once, only when missing.
+system:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,7 +35,7 @@ format: setup
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
 
-test: lint
+test: system lint
 	$(BIN)/pytest -q
 
 clean:

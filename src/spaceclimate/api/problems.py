@@ -34,9 +34,14 @@ def problem(status: int, title: str, detail: str, instance: str = "", **extra: A
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def _param_name(loc: Any) -> str:
-    parts = [str(p) for p in loc if p not in ("query", "path", "body", "header")]
-    return ".".join(parts) or "request"
+def _param_name(loc: Any, kind: str = "") -> str:
+    """Name the parameter of a validation error from its location (``("query", "bbox")``)."""
+    parts = [str(p) for p in loc]
+    if kind == "json_invalid":
+        return "request body"
+    if parts and parts[0] in ("query", "path", "body", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "request body"
 
 
 async def _sco_error(request: Request, exc: Exception) -> JSONResponse:
@@ -48,10 +53,14 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-    name = _param_name(first.get("loc", ()))
+    name = _param_name(first.get("loc", ()), str(first.get("type", "")))
     detail = f"parameter {name!r}: {first.get('msg', 'invalid')}"
     invalid = [
-        {"name": _param_name(e.get("loc", ())), "reason": str(e.get("msg", ""))} for e in errors
+        {
+            "name": _param_name(e.get("loc", ()), str(e.get("type", ""))),
+            "reason": str(e.get("msg", "")),
+        }
+        for e in errors
     ]
     return problem(400, "Bad request", detail, request.url.path, invalid_params=invalid)
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from spaceclimate.catalog.filters import Expr, SortKey
+
 
 @dataclass(frozen=True)
 class SourceRecord:
@@ -49,9 +51,12 @@ class SearchQuery:
     ids: tuple[str, ...] | None = None
     ecv: str | None = None  # matches the collection's ECV id (case-insensitive)
     agency: str | None = None  # matches any provider name of the collection (case-insensitive)
-    q: str | None = None  # free text over title, description, keywords (all words must match)
+    q: str | None = None  # free text over title, description, keywords (all words must match;
+    # comma-separated groups of words are alternatives: "sea ice,snow")
     limit: int = 100
     offset: int = 0
+    filter: Expr | None = None  # item search only: a filter expression (catalog.filters)
+    sortby: tuple[SortKey, ...] = ()  # item search only: sort keys before the default order
 
 
 @dataclass(frozen=True)

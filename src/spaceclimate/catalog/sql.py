@@ -6,6 +6,7 @@ virtual table indexes item bounding boxes, kept in the same transaction as the i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -28,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from spaceclimate.catalog import schema
 from spaceclimate.catalog.base import SearchQuery, SearchResult, SourceRecord, VersionRecord
+from spaceclimate.catalog.sql_filter import SQLFilterTranslator, register_sqlite_functions
 from spaceclimate.errors import ConflictError, InputError, NotFoundError
 
 
@@ -80,6 +83,8 @@ class SQLCatalogBackend:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
+            event.listen(self.engine, "connect", register_sqlite_functions)
+        self.filters = SQLFilterTranslator(schema.items, self.is_sqlite)
 
     # -- set-up -----------------------------------------------------------------------------
     def init(self) -> None:
@@ -297,13 +302,17 @@ class SQLCatalogBackend:
             else:
                 conds += [i.minx <= maxx, i.maxx >= minx, i.miny <= maxy, i.maxy >= miny]
         if query.q:
-            for word in query.q.lower().split():
-                conds.append(
-                    or_(
+            conds.append(
+                _text_match(
+                    query.q,
+                    lambda word: or_(
                         c.text.contains(word, autoescape=True),
                         func.lower(i.item_id).contains(word, autoescape=True),
-                    )
+                    ),
                 )
+            )
+        if query.filter is not None:
+            conds.append(self.filters.where(query.filter))
         join = schema.items.join(schema.collections, i.collection_id == c.id)
         where = and_(*conds)
         with self.engine.connect() as conn:
@@ -312,7 +321,7 @@ class SQLCatalogBackend:
                 select(i.doc)
                 .select_from(join)
                 .where(where)
-                .order_by(i.collection_id, i.start, i.item_id)
+                .order_by(*self.filters.order_by(query.sortby), i.collection_id, i.start, i.item_id)
                 .limit(query.limit)
                 .offset(query.offset)
             ).scalars()
@@ -332,7 +341,7 @@ class SQLCatalogBackend:
             minx, miny, maxx, maxy = query.bbox
             conds += [c.minx <= maxx, c.maxx >= minx, c.miny <= maxy, c.maxy >= miny]
         if query.q:
-            conds += [c.text.contains(w, autoescape=True) for w in query.q.lower().split()]
+            conds.append(_text_match(query.q, lambda w: c.text.contains(w, autoescape=True)))
         where = and_(*conds)
         with self.engine.connect() as conn:
             matched = conn.execute(
@@ -343,6 +352,14 @@ class SQLCatalogBackend:
             ).scalars()
             features = [dict(d) for d in rows]
         return SearchResult(features=features, matched=int(matched or 0))
+
+
+def _text_match(q: str, word_matches: Callable[[str], ColumnElement[bool]]) -> ColumnElement[bool]:
+    """Free text: every word of a comma-separated group must match; any group may."""
+    groups = [g.split() for g in q.lower().split(",") if g.split()]
+    if not groups:
+        return true()
+    return or_(*(and_(*(word_matches(w) for w in words)) for words in groups))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

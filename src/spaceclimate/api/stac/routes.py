@@ -1,0 +1,322 @@
+"""Endpoints of the STAC API (mounted at ``/stac``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from spaceclimate.api.context import HubContext
+from spaceclimate.api.stac import links as L
+from spaceclimate.api.stac.conformance import CONFORMANCE
+from spaceclimate.api.stac.fields import apply_fields
+from spaceclimate.api.stac.queryables import schema_document
+from spaceclimate.api.stac.search import (
+    DEFAULT_COLLECTION_LIMIT,
+    DEFAULT_ITEM_LIMIT,
+    MAX_LIMIT,
+    ItemSearch,
+    SearchBody,
+    collection_search,
+    from_get,
+    from_post,
+    get_paging_links,
+    post_paging_links,
+    restrict_to_collection,
+)
+from spaceclimate.api.urls import base_url
+from spaceclimate.errors import InputError, NotFoundError
+
+#: How many known item ids a 404 for an unknown item lists.
+KNOWN_ITEMS_SHOWN = 20
+
+_DOC = {
+    "bbox": "minx,miny,maxx,maxy in lon/lat (a 6-number 3-D bbox drops its heights).",
+    "intersects": "A GeoJSON geometry (lon/lat) the item footprint must intersect.",
+    "datetime": "RFC 3339 instant or interval start/end ('..' for open); a bare date is the "
+    "whole day. Static items (no time axis) never match a time filter.",
+    "limit": f"Page size, 1..{MAX_LIMIT}.",
+    "token": "Paging token, from a next/prev link.",
+    "filter": "CQL2 filter (text by default, or JSON with filter-lang=cql2-json); see "
+    "/stac/queryables for the properties it may name.",
+    "filter-lang": "cql2-text (default for GET) or cql2-json.",
+    "filter-crs": "Only http://www.opengis.net/def/crs/OGC/1.3/CRS84.",
+    "sortby": "Comma-separated sort fields, '-' for descending: -properties.datetime,id",
+    "fields": "Comma-separated fields to include, '-' to exclude: id,properties.sco:ecv,-assets",
+    "q": "Free text over titles, descriptions, keywords and item ids: all words must match; "
+    "comma-separated groups are alternatives ('sea ice,snow').",
+    "ecv": "Hub extension (non-standard): only collections of this ECV id, e.g. sea_ice.",
+    "agency": "Hub extension (non-standard): only collections of this provider, e.g. ESA.",
+}
+
+
+def _json(body: dict[str, Any], media_type: str = L.JSON) -> JSONResponse:
+    return JSONResponse(body, media_type=media_type)
+
+
+def _item_params(
+    bbox: Annotated[str | None, Query(description=_DOC["bbox"])] = None,
+    intersects: Annotated[str | None, Query(description=_DOC["intersects"])] = None,
+    datetime_: Annotated[str | None, Query(alias="datetime", description=_DOC["datetime"])] = None,
+    ids: Annotated[str | None, Query(description="Comma-separated item ids.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=_DOC["limit"])] = (
+        DEFAULT_ITEM_LIMIT
+    ),
+    token: Annotated[str | None, Query(description=_DOC["token"])] = None,
+    filter_: Annotated[str | None, Query(alias="filter", description=_DOC["filter"])] = None,
+    filter_lang: Annotated[
+        str | None, Query(alias="filter-lang", description=_DOC["filter-lang"])
+    ] = None,
+    filter_crs: Annotated[
+        str | None, Query(alias="filter-crs", description=_DOC["filter-crs"])
+    ] = None,
+    sortby: Annotated[str | None, Query(description=_DOC["sortby"])] = None,
+    fields: Annotated[str | None, Query(description=_DOC["fields"])] = None,
+    q: Annotated[str | None, Query(description=_DOC["q"])] = None,
+    ecv: Annotated[str | None, Query(description=_DOC["ecv"])] = None,
+    agency: Annotated[str | None, Query(description=_DOC["agency"])] = None,
+) -> dict[str, Any]:
+    """Collect the GET parameters shared by item search and a collection's items."""
+    return {
+        "bbox": bbox,
+        "intersects": intersects,
+        "datetime": datetime_,
+        "ids": ids,
+        "limit": limit,
+        "token": token,
+        "filter": filter_,
+        "filter-lang": filter_lang,
+        "filter-crs": filter_crs,
+        "sortby": sortby,
+        "fields": fields,
+        "q": q,
+        "ecv": ecv,
+        "agency": agency,
+    }
+
+
+ItemParams = Annotated[dict[str, Any], Depends(_item_params)]
+
+
+def build(ctx: HubContext) -> APIRouter:
+    """Return the STAC API router."""
+    router = APIRouter()
+
+    def collection_or_404(cid: str) -> dict[str, Any]:
+        return ctx.collection(cid)
+
+    def check_collections(ids: tuple[str, ...] | None) -> None:
+        if not ids:
+            return
+        known = ctx.collection_ids()
+        unknown = [c for c in ids if c not in known]
+        if unknown:
+            raise InputError(
+                f"parameter 'collections': no collection {unknown[0]!r}; known: {', '.join(known)}",
+                known=known,
+            )
+
+    def run(search: ItemSearch, base: str) -> tuple[list[dict[str, Any]], int]:
+        result = ctx.catalog.search(search.query)
+        features = [apply_fields(L.item_out(f, base), search.fields) for f in result.features]
+        return features, result.matched
+
+    def feature_collection(
+        features: list[dict[str, Any]], matched: int, links: list[dict[str, Any]]
+    ) -> JSONResponse:
+        body = {
+            "type": "FeatureCollection",
+            "features": features,
+            "links": links,
+            "numberMatched": matched,
+            "numberReturned": len(features),
+        }
+        return _json(body, L.GEOJSON)
+
+    # -- landing and conformance ------------------------------------------------------------
+    @router.get("", summary="STAC landing page", operation_id="stacLanding")
+    def landing(request: Request) -> JSONResponse:
+        """The STAC API root: a Catalog linking conformance, collections, search and docs."""
+        base = base_url(request, ctx)
+        return _json(L.landing_page(base, list(CONFORMANCE), ctx.catalog.list_collections()))
+
+    router.add_api_route("/", landing, methods=["GET"], include_in_schema=False)
+
+    @router.get("/conformance", summary="STAC conformance classes", operation_id="stacConformance")
+    def conformance() -> JSONResponse:
+        """List the conformance classes of the STAC API and its extensions."""
+        return _json({"conformsTo": list(CONFORMANCE)})
+
+    @router.get("/queryables", summary="Queryables of item search", operation_id="stacQueryables")
+    def queryables(request: Request) -> JSONResponse:
+        """JSON Schema of the properties that filters and sortby may name."""
+        href = f"{L.stac_root(base_url(request, ctx))}/queryables"
+        doc = schema_document(href, "Queryables of the hub's STAC items")
+        return _json(doc, L.SCHEMA_JSON)
+
+    # -- collections ------------------------------------------------------------------------
+    @router.get(
+        "/collections", summary="Collections (collection search)", operation_id="stacCollections"
+    )
+    def collections(
+        request: Request,
+        bbox: Annotated[str | None, Query(description=_DOC["bbox"])] = None,
+        datetime_: Annotated[
+            str | None, Query(alias="datetime", description=_DOC["datetime"])
+        ] = None,
+        q: Annotated[str | None, Query(description=_DOC["q"])] = None,
+        ecv: Annotated[str | None, Query(description=_DOC["ecv"])] = None,
+        agency: Annotated[str | None, Query(description=_DOC["agency"])] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=_DOC["limit"])] = (
+            DEFAULT_COLLECTION_LIMIT
+        ),
+        token: Annotated[str | None, Query(description=_DOC["token"])] = None,
+    ) -> JSONResponse:
+        """List collections, optionally searched by bbox, time, free text, ECV and agency."""
+        base = base_url(request, ctx)
+        query = collection_search(
+            bbox=bbox, datetime=datetime_, q=q, ecv=ecv, agency=agency, limit=limit, token=token
+        )
+        result = ctx.catalog.search_collections(query)
+        docs = [L.collection_out(d, base) for d in result.features]
+        url = f"{base}{request.url.path}"
+        self_href = f"{url}?{request.url.query}" if request.url.query else url
+        links = [
+            L.link("self", self_href),
+            L.link("root", L.stac_root(base)),
+            L.link("parent", L.stac_root(base)),
+            *get_paging_links(
+                url,
+                list(request.query_params.multi_items()),
+                query,
+                (result.matched, len(docs)),
+                L.JSON,
+            ),
+        ]
+        return _json(
+            {
+                "collections": docs,
+                "links": links,
+                "numberMatched": result.matched,
+                "numberReturned": len(docs),
+            }
+        )
+
+    @router.get(
+        "/collections/{collection_id}", summary="One collection", operation_id="stacCollection"
+    )
+    def collection(request: Request, collection_id: str) -> JSONResponse:
+        """A STAC Collection with links to its items, Zarr cube, tiles and EDR endpoint."""
+        doc = collection_or_404(collection_id)
+        return _json(L.collection_out(doc, base_url(request, ctx)))
+
+    @router.get(
+        "/collections/{collection_id}/queryables",
+        summary="Queryables of a collection's items",
+        operation_id="stacCollectionQueryables",
+    )
+    def collection_queryables(request: Request, collection_id: str) -> JSONResponse:
+        """JSON Schema of the properties filters on this collection's items may name."""
+        collection_or_404(collection_id)
+        href = f"{L.collection_href(base_url(request, ctx), collection_id)}/queryables"
+        doc = schema_document(href, f"Queryables of the items of {collection_id}")
+        return _json(doc, L.SCHEMA_JSON)
+
+    # -- items ------------------------------------------------------------------------------
+    @router.get(
+        "/collections/{collection_id}/items",
+        summary="Items of a collection",
+        operation_id="stacItems",
+    )
+    def items(request: Request, collection_id: str, params: ItemParams) -> JSONResponse:
+        """A page of the items of a collection (with the item search parameters)."""
+        collection_or_404(collection_id)
+        base = base_url(request, ctx)
+        search = restrict_to_collection(from_get(params), collection_id)
+        features, matched = run(search, base)
+        url = f"{base}{request.url.path}"
+        here = L.collection_href(base, collection_id)
+        links = [
+            L.link("self", f"{url}?{request.url.query}" if request.url.query else url, L.GEOJSON),
+            L.link("root", L.stac_root(base)),
+            L.link("parent", here),
+            L.link("collection", here),
+            *get_paging_links(
+                url,
+                list(request.query_params.multi_items()),
+                search.query,
+                (matched, len(features)),
+            ),
+        ]
+        return feature_collection(features, matched, links)
+
+    @router.get(
+        "/collections/{collection_id}/items/{item_id}",
+        summary="One item",
+        operation_id="stacItem",
+    )
+    def item(request: Request, collection_id: str, item_id: str) -> JSONResponse:
+        """A STAC Item, its source asset served as a NetCDF download of its slice."""
+        collection_or_404(collection_id)
+        try:
+            doc = ctx.catalog.get_item(collection_id, item_id)
+        except NotFoundError:
+            page = ctx.catalog.list_items(collection_id, limit=KNOWN_ITEMS_SHOWN, offset=0)
+            known = [f["id"] for f in page.features]
+            more = f" (and {page.matched - len(known)} more)" if page.matched > len(known) else ""
+            raise NotFoundError(
+                f"no item {item_id!r} in collection {collection_id!r}; "
+                f"known: {', '.join(known)}{more}",
+                known=known,
+            ) from None
+        return _json(L.item_out(doc, base_url(request, ctx)), L.GEOJSON)
+
+    # -- search -----------------------------------------------------------------------------
+    @router.get("/search", summary="Item search (GET)", operation_id="stacSearchGet")
+    def search_get(
+        request: Request,
+        params: ItemParams,
+        collections: Annotated[
+            str | None, Query(description="Comma-separated collection ids.")
+        ] = None,
+    ) -> JSONResponse:
+        """Search items across collections."""
+        base = base_url(request, ctx)
+        search = from_get({**params, "collections": collections})
+        check_collections(search.query.collections)
+        features, matched = run(search, base)
+        url = f"{base}{request.url.path}"
+        links = [
+            L.link("self", f"{url}?{request.url.query}" if request.url.query else url, L.GEOJSON),
+            L.link("root", L.stac_root(base)),
+            *get_paging_links(
+                url,
+                list(request.query_params.multi_items()),
+                search.query,
+                (matched, len(features)),
+            ),
+        ]
+        return feature_collection(features, matched, links)
+
+    @router.post("/search", summary="Item search (POST)", operation_id="stacSearchPost")
+    def search_post(
+        request: Request, body: Annotated[SearchBody | None, Body()] = None
+    ) -> JSONResponse:
+        """Search items across collections; the body is STAC item search JSON."""
+        body = body or SearchBody.model_validate({})
+        base = base_url(request, ctx)
+        search = from_post(body)
+        check_collections(search.query.collections)
+        features, matched = run(search, base)
+        url = f"{base}{request.url.path}"
+        sent = body.model_dump(by_alias=True, exclude_none=True)
+        sent.pop("token", None)
+        links = [
+            L.link("self", url, L.GEOJSON, method="POST", body=sent),
+            L.link("root", L.stac_root(base)),
+            *post_paging_links(url, sent, search.query, (matched, len(features))),
+        ]
+        return feature_collection(features, matched, links)
+
+    return router

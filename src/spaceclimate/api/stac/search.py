@@ -1,0 +1,289 @@
+"""Item search and collection search requests: from GET or POST to a catalog query, and paging.
+
+Paging is by offset: a page's ``next`` link carries ``token=<offset of the next page>``
+(GET: in the query string; POST: in the ``body``, with ``method: POST`` and ``merge: true``),
+``prev`` likewise. Non-standard parameters of the hub: ``ecv`` (an ECV id such as
+``sea_ice``) and ``agency`` (a provider name such as ``ESA``), on item and collection search.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from spaceclimate.api.params import check_bbox, parse_bbox, parse_interval, parse_list
+from spaceclimate.api.stac.fields import (
+    FieldsSpec,
+    parse_fields_body,
+    parse_fields_text,
+    parse_sortby_body,
+    parse_sortby_text,
+)
+from spaceclimate.api.stac.filter import check_filter_crs, parse_filter, parse_geometry
+from spaceclimate.api.stac.links import GEOJSON, link
+from spaceclimate.catalog import SearchQuery
+from spaceclimate.catalog.filters import conjunction
+from spaceclimate.errors import InputError
+
+MAX_LIMIT = 10_000
+MAX_IDS = 1000  # most ids or collections one search may list
+DEFAULT_ITEM_LIMIT = 10
+DEFAULT_COLLECTION_LIMIT = 100
+
+
+class FieldsBody(BaseModel):
+    """The fields extension's POST form."""
+
+    model_config = ConfigDict(extra="forbid")
+    include: list[str] | None = None
+    exclude: list[str] | None = None
+
+
+class SortBody(BaseModel):
+    """One sort key of the sort extension's POST form."""
+
+    model_config = ConfigDict(extra="forbid")
+    field: str
+    direction: str = "asc"
+
+
+class SearchBody(BaseModel):
+    """Body of ``POST /stac/search`` (STAC item search with filter, sort, fields, free text)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    bbox: list[float] | None = Field(None, description="minx,miny,maxx,maxy (lon/lat)")
+    intersects: dict[str, Any] | None = Field(None, description="A GeoJSON geometry (lon/lat)")
+    datetime: str | None = Field(None, description="RFC 3339 instant or start/end ('..' open)")
+    ids: list[str] | None = None
+    collections: list[str] | None = None
+    limit: int = Field(DEFAULT_ITEM_LIMIT, ge=1, le=MAX_LIMIT)
+    token: str | None = Field(None, description="Paging token from a next/prev link")
+    filter: dict[str, Any] | bool | str | None = Field(None, description="CQL2 JSON (or text)")
+    filter_lang: str | None = Field(None, alias="filter-lang")
+    filter_crs: str | None = Field(None, alias="filter-crs")
+    sortby: list[SortBody] | str | None = None
+    fields: FieldsBody | None = None
+    q: str | list[str] | None = Field(None, description="Free text; a list means any of them")
+    ecv: str | None = Field(None, description="Hub extension: ECV id, e.g. sea_ice")
+    agency: str | None = Field(None, description="Hub extension: provider name, e.g. ESA")
+    query: dict[str, Any] | None = Field(
+        None, description="Not supported (the query extension): use filter"
+    )
+
+
+@dataclass(frozen=True)
+class ItemSearch:
+    """A normalised item search: the catalog query and the fields to return."""
+
+    query: SearchQuery
+    fields: FieldsSpec | None
+
+
+def parse_token(token: str | None) -> int:
+    """Return the offset a paging token stands for (0 when absent)."""
+    if token is None or token == "":
+        return 0
+    if not token.isdigit() or len(token) > 12:
+        raise InputError(f"parameter 'token': not a paging token: {token[:40]!r}")
+    return int(token)
+
+
+def _interval(text: str | None) -> dict[str, Any]:
+    span = parse_interval(text, "datetime")
+    if span is None:
+        return {}
+    return {"start": span[0], "end": span[1]}
+
+
+def _intersects_text(text: str | None) -> Any:
+    if text is None or not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"parameter 'intersects': not JSON ({exc})") from exc
+
+
+def _free_text(q: str | list[str] | None) -> str | None:
+    if q is None:
+        return None
+    text = ",".join(q) if isinstance(q, list) else q
+    return text if text.strip(" ,") else None
+
+
+def item_search(
+    *,
+    bbox: list[float] | str | None = None,
+    intersects: Any = None,
+    datetime: str | None = None,
+    ids: list[str] | None = None,
+    collections: list[str] | None = None,
+    limit: int = DEFAULT_ITEM_LIMIT,
+    token: str | None = None,
+    filter_value: str | dict[str, Any] | bool | None = None,
+    filter_lang: str | None = None,
+    filter_crs: str | None = None,
+    default_filter_lang: str = "cql2-text",
+    sortby: Any = None,
+    fields: FieldsSpec | None = None,
+    q: str | list[str] | None = None,
+    ecv: str | None = None,
+    agency: str | None = None,
+) -> ItemSearch:
+    """Validate the parameters of an item search (every error names its parameter)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InputError(f"parameter 'limit': must be between 1 and {MAX_LIMIT}")
+    for name, values in (("ids", ids), ("collections", collections)):
+        if values and len(values) > MAX_IDS:
+            raise InputError(f"parameter {name!r}: at most {MAX_IDS} values")
+    box = parse_bbox(bbox, "bbox") if isinstance(bbox, str) else None
+    if isinstance(bbox, list):
+        box = check_bbox([float(v) for v in bbox], "bbox")
+    if box is not None and intersects is not None:
+        raise InputError("parameter 'intersects': give either bbox or intersects, not both")
+    where = parse_geometry(intersects, "intersects") if intersects is not None else None
+    check_filter_crs(filter_crs)
+    expr = parse_filter(filter_value, filter_lang, default_filter_lang)
+    keys = parse_sortby_body(sortby) if not isinstance(sortby, str) else parse_sortby_text(sortby)
+    query = SearchQuery(
+        bbox=box,
+        collections=tuple(collections) if collections else None,
+        ids=tuple(ids) if ids else None,
+        ecv=ecv or None,
+        agency=agency or None,
+        q=_free_text(q),
+        limit=limit,
+        offset=parse_token(token),
+        filter=conjunction(where, expr),
+        sortby=keys,
+        **_interval(datetime),
+    )
+    return ItemSearch(query, fields)
+
+
+def from_get(params: dict[str, Any]) -> ItemSearch:
+    """Build an item search from GET query parameters (``limit`` already an int)."""
+    return item_search(
+        bbox=params.get("bbox"),
+        intersects=_intersects_text(params.get("intersects")),
+        datetime=params.get("datetime"),
+        ids=parse_list(params.get("ids")),
+        collections=parse_list(params.get("collections")),
+        limit=int(params.get("limit") or DEFAULT_ITEM_LIMIT),
+        token=params.get("token"),
+        filter_value=params.get("filter"),
+        filter_lang=params.get("filter-lang"),
+        filter_crs=params.get("filter-crs"),
+        default_filter_lang="cql2-text",
+        sortby=params.get("sortby") or None,
+        fields=parse_fields_text(params.get("fields")),
+        q=params.get("q"),
+        ecv=params.get("ecv"),
+        agency=params.get("agency"),
+    )
+
+
+def from_post(body: SearchBody) -> ItemSearch:
+    """Build an item search from a POST body."""
+    if body.query is not None:
+        raise InputError("parameter 'query': the query extension is not supported; use filter")
+    sortby: Any = body.sortby
+    if isinstance(sortby, list):
+        sortby = [s.model_dump() for s in sortby]
+    fields = None
+    if body.fields is not None:
+        fields = parse_fields_body(body.fields.include, body.fields.exclude)
+    return item_search(
+        bbox=body.bbox,
+        intersects=body.intersects,
+        datetime=body.datetime,
+        ids=body.ids,
+        collections=body.collections,
+        limit=body.limit,
+        token=body.token,
+        filter_value=body.filter,
+        filter_lang=body.filter_lang,
+        filter_crs=body.filter_crs,
+        default_filter_lang="cql2-json" if not isinstance(body.filter, str) else "cql2-text",
+        sortby=sortby,
+        fields=fields,
+        q=body.q,
+        ecv=body.ecv,
+        agency=body.agency,
+    )
+
+
+def collection_search(
+    *,
+    bbox: str | None,
+    datetime: str | None,
+    q: str | None,
+    ecv: str | None,
+    agency: str | None,
+    limit: int,
+    token: str | None,
+) -> SearchQuery:
+    """Validate the parameters of a collection search."""
+    return SearchQuery(
+        bbox=parse_bbox(bbox, "bbox"),
+        q=_free_text(q),
+        ecv=ecv or None,
+        agency=agency or None,
+        limit=limit,
+        offset=parse_token(token),
+        **_interval(datetime),
+    )
+
+
+def _page_offsets(query: SearchQuery, matched: int, returned: int) -> tuple[int | None, int | None]:
+    after = query.offset + returned
+    next_offset = after if returned and after < matched else None
+    prev_offset = max(0, query.offset - query.limit) if query.offset > 0 else None
+    return next_offset, prev_offset
+
+
+def get_paging_links(
+    url: str,
+    params: list[tuple[str, str]],
+    query: SearchQuery,
+    page: tuple[int, int],
+    media_type: str = GEOJSON,
+) -> list[dict[str, Any]]:
+    """Return ``next``/``prev`` links of a GET page: the same query with another token."""
+    kept = [(k, v) for k, v in params if k != "token"]
+    out = []
+    for rel, offset in zip(("next", "prev"), _page_offsets(query, *page), strict=True):
+        if offset is not None:
+            qs = urlencode([*kept, ("token", str(offset))], safe=",:/")
+            out.append(link(rel, f"{url}?{qs}", media_type))
+    return out
+
+
+def post_paging_links(
+    url: str, body: dict[str, Any], query: SearchQuery, page: tuple[int, int]
+) -> list[dict[str, Any]]:
+    """Return ``next``/``prev`` links of a POST page: the same body with another token."""
+    out = []
+    for rel, offset in zip(("next", "prev"), _page_offsets(query, *page), strict=True):
+        if offset is not None:
+            out.append(
+                link(
+                    rel,
+                    url,
+                    GEOJSON,
+                    method="POST",
+                    body={**body, "token": str(offset)},
+                    merge=True,
+                )
+            )
+    return out
+
+
+def restrict_to_collection(search: ItemSearch, cid: str) -> ItemSearch:
+    """Return *search* limited to the items of collection *cid*."""
+    return replace(search, query=replace(search.query, collections=(cid,)))
