@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
 from spaceclimate import __version__
 from spaceclimate.api.context import HubContext
@@ -63,7 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for plugin in plugins:
         app.include_router(plugin.build(ctx), prefix=plugin.prefix, tags=[plugin.name])
-    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(  # Zarr chunks (octet-stream) are compressed already: gzip only costs time
+        GZipMiddleware,
+        minimum_size=2048,
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream"),
+    )
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"])
     app.add_middleware(
         LimitsMiddleware, max_query=settings.max_query_chars, max_body=settings.max_body_bytes

@@ -37,6 +37,7 @@ import numpy as np
 import xarray as xr
 
 from spaceclimate.errors import IntegrityError, NotFoundError
+from spaceclimate.store.overviews import write_overviews
 
 SPATIAL_CHUNK = 256
 TARGET_CHUNK_BYTES = 4 * 1024 * 1024
@@ -141,6 +142,7 @@ class CubeStore:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)
             clean.to_zarr(target, mode="w-", zarr_format=3, consolidated=True, encoding=encoding)
+        write_overviews(target)  # coarsened copies for map tiles, inside the same cube
 
     def checksums(self, cube: Path) -> dict[str, str]:
         """Return ``{relative file path: sha256}`` of every file of a cube."""

@@ -1,0 +1,246 @@
+"""Zarr over HTTP: the files of published cubes, so ``xarray.open_zarr(url)`` works remotely.
+
+``/zarr/{cid}/...`` serves the latest published cube of a collection (a Zarr v3 directory
+store whose root ``zarr.json`` holds consolidated metadata), ``/zarr/{cid}/v{N}/...`` version
+*N*. A client opens ``xr.open_zarr("<hub>/zarr/<cid>")`` and reads chunks lazily; a chunk that
+was never written (all fill value) answers 404, which Zarr reads as "missing chunk".
+
+Cubes are immutable, so versioned URLs are cached for a year; the latest alias changes when a
+new version is published, so it is cached briefly. Every file has a strong ETag (answered 304
+on ``If-None-Match``), HEAD is supported, and single or multiple byte ranges are served.
+
+Per request the module does no catalog query while its short-lived cache of
+``collection -> cube href`` is fresh (versions are cached for good: they never change).
+Paths are checked segment by segment (no ``..``, ``.``, empty or absolute segments) and the
+final file must lie inside its cube after resolving symlinks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+
+from spaceclimate.api.context import HubContext
+from spaceclimate.api.plugin import RouterPlugin
+from spaceclimate.api.urls import base_url
+from spaceclimate.errors import InputError, NotFoundError
+
+#: Seconds a resolved ``collection -> latest cube`` mapping is trusted.
+LATEST_TTL_SECONDS = 5.0
+#: ``Cache-Control`` of the latest alias (a new version may be published at any time).
+LATEST_CACHE_CONTROL = "public, max-age=60"
+#: ``Cache-Control`` of a versioned URL (published versions never change).
+VERSIONED_CACHE_CONTROL = "public, max-age=31536000, immutable"
+JSON_TYPE = "application/json"
+CHUNK_TYPE = "application/octet-stream"
+VERSION_SEGMENT = re.compile(r"^v([0-9]{1,9})$")
+MAX_CACHED_VERSIONS = 4096
+
+
+class CubeResolver:
+    """Map collection ids (and versions) to cube hrefs with few catalog queries.
+
+    The latest href of a collection is remembered for :data:`LATEST_TTL_SECONDS`; the href
+    of a given version forever (published versions are immutable).
+    """
+
+    def __init__(self, ctx: HubContext, ttl: float = LATEST_TTL_SECONDS) -> None:
+        self.ctx = ctx
+        self.ttl = ttl
+        self._latest: dict[str, tuple[float, str, int]] = {}
+        self._versions: dict[tuple[str, int], str] = {}
+        self._lock = threading.Lock()
+
+    def latest(self, collection_id: str) -> tuple[str, int]:
+        """Return ``(href, version)`` of the latest cube; NotFoundError naming known ids."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._latest.get(collection_id)
+        if hit is not None and hit[0] > now:
+            return hit[1], hit[2]
+        doc = self.ctx.collection(collection_id)
+        href = str(doc["assets"]["zarr"]["href"])
+        version = int(doc.get("sco:version", 0))
+        with self._lock:
+            self._latest[collection_id] = (now + self.ttl, href, version)
+        return href, version
+
+    def version(self, collection_id: str, version: int) -> str:
+        """Return the href of *version*; NotFoundError naming the known versions."""
+        key = (collection_id, version)
+        with self._lock:
+            href = self._versions.get(key)
+        if href is not None:
+            return href
+        self.ctx.collection(collection_id)  # 404 naming known collections
+        records = self.ctx.catalog.versions(collection_id)
+        with self._lock:
+            if len(self._versions) > MAX_CACHED_VERSIONS:
+                self._versions.clear()
+            for rec in records:
+                self._versions[(collection_id, rec.version)] = rec.cube_href
+            href = self._versions.get(key)
+        if href is None:
+            known = ", ".join(f"v{r.version}" for r in records)
+            raise NotFoundError(
+                f"collection {collection_id!r} has no version v{version}; known: {known}"
+            )
+        return href
+
+
+def check_relative_path(path: str) -> list[str]:
+    """Return the segments of a path inside a cube; InputError for traversal attempts."""
+    if "\\" in path or "\x00" in path:
+        raise InputError("parameter 'path': backslashes and NUL bytes are not allowed")
+    if path.startswith("/"):
+        raise InputError("parameter 'path': must be relative to the cube root")
+    parts = path.split("/")
+    if any(p in (".", "..") for p in parts):
+        raise InputError("parameter 'path': '.' and '..' segments are not allowed")
+    if any(p == "" for p in parts):
+        raise NotFoundError(f"no file {path!r} in this cube (empty path segment)")
+    return parts
+
+
+def resolve_file(cube: Path, path: str) -> Path:
+    """Return the file *path* names inside *cube*; NotFoundError when absent or outside."""
+    parts = check_relative_path(path)
+    root = cube.resolve()
+    candidate = root.joinpath(*parts).resolve()
+    if not candidate.is_relative_to(root) or not candidate.is_file():
+        raise NotFoundError(f"no file {path!r} in this cube")
+    return candidate
+
+
+def etag_of(href: str, relpath: str, size: int) -> str:
+    """Return a strong ETag for one file of an immutable cube."""
+    digest = hashlib.sha1(f"{href}\0{relpath}".encode(), usedforsecurity=False).hexdigest()
+    return f'"{digest[:24]}-{size:x}"'
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+def serve_file(
+    request: Request, ctx: HubContext, href: str, path: str, cache_control: str
+) -> Response:
+    """Answer a request for one file of the cube *href* (GET or HEAD, ranges, 304)."""
+    cube = ctx.store.path(href)
+    file = resolve_file(cube, path)
+    relpath = "/".join(check_relative_path(path))
+    size = file.stat().st_size
+    etag = etag_of(href, relpath, size)
+    headers = {"Cache-Control": cache_control, "ETag": etag}
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    media = JSON_TYPE if file.name == "zarr.json" else CHUNK_TYPE
+    return FileResponse(file, media_type=media, headers=headers)
+
+
+def _describe(
+    request: Request, ctx: HubContext, cid: str, href: str, version: int, versioned: bool
+) -> dict[str, Any]:
+    base = f"{base_url(request, ctx)}/zarr/{cid}"
+    root = f"{base}/v{version}" if versioned else base
+    return {
+        "collection": cid,
+        "version": version,
+        "zarr_format": 3,
+        "consolidated": True,
+        "href": root,
+        "usage": f'xarray.open_zarr("{root}")',
+        "links": [
+            {"rel": "self", "href": str(request.url), "type": JSON_TYPE},
+            {"rel": "metadata", "href": f"{root}/zarr.json", "type": JSON_TYPE},
+            {"rel": "latest-version", "href": base, "type": JSON_TYPE},
+            {"rel": "version", "href": f"{base}/v{version}", "type": JSON_TYPE},
+            {
+                "rel": "collection",
+                "href": f"{base_url(request, ctx)}/stac/collections/{cid}",
+                "type": JSON_TYPE,
+            },
+        ],
+    }
+
+
+def build(ctx: HubContext) -> APIRouter:
+    """Return the Zarr-over-HTTP router."""
+    router = APIRouter()
+    resolver = CubeResolver(ctx)
+
+    @router.get("/", summary="Cubes served as Zarr", operation_id="zarrIndex")
+    def index(request: Request) -> dict[str, Any]:
+        """List every collection whose latest cube is served, with its Zarr root URL."""
+        base = base_url(request, ctx)
+        cubes = [
+            {
+                "collection": c["id"],
+                "version": c.get("sco:version"),
+                "href": f"{base}/zarr/{c['id']}",
+            }
+            for c in ctx.catalog.list_collections()
+        ]
+        return {"cubes": cubes, "links": [{"rel": "self", "href": f"{base}/zarr/"}]}
+
+    @router.api_route(
+        "/{cid}",
+        methods=["GET", "HEAD"],
+        summary="Describe a collection's Zarr store",
+        operation_id="zarrRoot",
+    )
+    def root(request: Request, cid: str) -> dict[str, Any]:
+        """Describe the latest cube of *cid* and how to open it."""
+        href, version = resolver.latest(cid)
+        return _describe(request, ctx, cid, href, version, versioned=False)
+
+    @router.api_route(
+        "/{cid}/{path:path}",
+        methods=["GET", "HEAD"],
+        summary="One file of a collection's Zarr store",
+        operation_id="zarrFile",
+        response_class=Response,
+        responses={
+            200: {"content": {CHUNK_TYPE: {}, JSON_TYPE: {}}},
+            206: {"description": "A byte range of the file"},
+            304: {"description": "Not modified (ETag matched)"},
+            404: {"description": "No such file (Zarr reads a missing chunk as fill value)"},
+        },
+    )
+    def file(request: Request, cid: str, path: str) -> Response:
+        """Serve ``zarr.json`` or a chunk of the latest cube, or of version ``v{N}/...``."""
+        head, _, rest = path.partition("/")
+        match = VERSION_SEGMENT.match(head)
+        if match is not None:
+            version = int(match.group(1))
+            href = resolver.version(cid, version)
+            if rest == "":
+                return JSONResponse(_describe(request, ctx, cid, href, version, versioned=True))
+            return serve_file(request, ctx, href, rest, VERSIONED_CACHE_CONTROL)
+        href, latest = resolver.latest(cid)
+        if path == "":
+            return JSONResponse(_describe(request, ctx, cid, href, latest, versioned=False))
+        return serve_file(request, ctx, href, path, LATEST_CACHE_CONTROL)
+
+    return router
+
+
+plugin = RouterPlugin(
+    name="zarr",
+    prefix="/zarr",
+    build=build,
+    conformance=(),
+    description="Zarr v3 over HTTP: open any cube with xarray.open_zarr(url)",
+    order=60,
+)
