@@ -21,6 +21,18 @@ class Settings(BaseSettings):
     catalog_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the catalog; default SQLite in home."
     )
+    catalog_pool_size: int = Field(
+        default=5, ge=1, description="Catalog connections kept open per process (server DBs)."
+    )
+    catalog_max_overflow: int = Field(
+        default=10, ge=0, description="Extra catalog connections allowed under load."
+    )
+    catalog_pool_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for a free catalog connection."
+    )
+    catalog_pool_recycle: int = Field(
+        default=1800, description="Seconds after which a catalog connection is replaced."
+    )
     store_path: Path | None = Field(
         default=None, description="Folder of the Zarr cubes; default home/store."
     )
@@ -30,6 +42,10 @@ class Settings(BaseSettings):
     )
     max_query_chars: int = Field(default=8192, description="Longest query string accepted.")
     max_body_bytes: int = Field(default=2 * 1000 * 1000, description="Largest request body.")
+    job_workers: int = Field(
+        default=1, description="Job runner threads in each API process (0: queue only)."
+    )
+    job_time_limit: float = Field(default=3600.0, description="Default time limit of a job (s).")
     public_url: str | None = Field(
         default=None,
         description="Base URL clients reach the hub at (links); default: from each request.",

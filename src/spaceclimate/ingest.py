@@ -17,15 +17,9 @@ command leaves the hub exactly as it was.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
-import signal
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import xarray as xr
@@ -36,21 +30,12 @@ from spaceclimate.catalog.stac import build_collection, build_item
 from spaceclimate.config import Settings
 from spaceclimate.ecv import get_recipe, match_recipe, recipe_digest
 from spaceclimate.ecv.models import Recipe
-from spaceclimate.errors import ConflictError, InputError
+from spaceclimate.errors import InputError
 from spaceclimate.harmonise import combine, finalize, harmonise_file
+from spaceclimate.publish import checkpoint, hub_lock, publish_version
 from spaceclimate.store import CubeStore
 
 Progress = Callable[[str, int, int], None]
-
-#: Fault injection for the atomicity tests: when ``SCO_CRASH_AT`` names a stage, the process
-#: kills itself with SIGKILL there, as a power cut or ``kill -9`` would.
-CRASH_ENV = "SCO_CRASH_AT"
-
-
-def _checkpoint(stage: str) -> None:
-    if os.environ.get(CRASH_ENV) == stage:
-        os.kill(os.getpid(), signal.SIGKILL)
-
 
 IGNORED_SUFFIXES = {".md", ".json", ".yaml", ".yml"}
 
@@ -120,26 +105,6 @@ def item_id_of(path: Path) -> str:
     return name[: -len(".zarr")] if name.endswith(".zarr") else path.stem
 
 
-@contextmanager
-def hub_lock(home: Path, timeout: float = 600.0) -> Iterator[None]:
-    """Hold the hub's write lock (one ingest at a time), waiting up to *timeout* seconds."""
-    home.mkdir(parents=True, exist_ok=True)
-    with (home / "ingest.lock").open("w") as fh:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError as exc:
-                if time.monotonic() > deadline:
-                    raise ConflictError("another ingest holds the hub's lock") from exc
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 class Ingestor:
     """Runs ingests against the hub described by *settings*."""
 
@@ -173,7 +138,7 @@ class Ingestor:
                     plan.harmonised.append(harmonise_file(path, plan.recipe))
                     done += 1
             self.progress("harmonised", total, total)
-            _checkpoint("harmonised")
+            checkpoint("harmonised")
             return [self._publish(plan) for plan in plans]
 
     def _plan(self, files: list[Path], recipe_id: str | None) -> list[_Plan]:
@@ -218,13 +183,6 @@ class Ingestor:
         all_sources = kept_sources + new_sources
         cube = finalize(merged, plan.recipe, all_sources, plan.digest, version)
 
-        self.progress(f"write {cid} v{version}", 0, 1)
-        staged = self.store.new_staging_path()
-        self.store.write(cube, staged)
-        _checkpoint("written")
-        checksums = self.store.checksums(staged)
-        href = self.store.href_for(staged, cid)
-
         items = []
         if previous is not None:
             old_items = {
@@ -238,21 +196,20 @@ class Ingestor:
                     items.append(item)
         for (path, src), ds in zip(plan.new, plan.harmonised, strict=True):
             items.append(build_item(ds, plan.recipe, src, str(path.resolve()), version))
-        collection = build_collection(cube, plan.recipe, version, href)
-        record = VersionRecord(
+
+        self.progress(f"write {cid} v{version}", 0, 1)
+        href = publish_version(
+            self.store,
+            self.catalog,
             collection_id=cid,
             version=version,
-            cube_href=href,
+            cube=cube,
+            build_collection=lambda href: build_collection(cube, plan.recipe, version, href),
+            items=items,
             fingerprint=_fingerprint(plan.digest, all_sources),
             recipe_digest=plan.digest,
-            created=datetime.now(UTC),
-            sources=tuple(all_sources),
-            cube_checksums=checksums,
+            sources=all_sources,
         )
-        self.catalog.publish(collection, items, record)
-        _checkpoint("committed")
-        self.store.promote(staged, cid)
-        _checkpoint("promoted")
         self.progress(f"published {cid} v{version}", 1, 1)
         return IngestResult(cid, "published", version, [s.name for s in new_sources], href)
 

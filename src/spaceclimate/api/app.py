@@ -20,6 +20,7 @@ from spaceclimate.api.context import HubContext
 from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.problems import LimitsMiddleware, install_error_handlers
 from spaceclimate.config import Settings, get_settings
+from spaceclimate.jobs.runner import JobRunner
 from spaceclimate.plugins import list_plugins
 
 DESCRIPTION = """\
@@ -46,7 +47,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runner = None
+        if settings.job_workers > 0:
+            runner = JobRunner(
+                ctx.jobs, settings, ctx.catalog, ctx.store, threads=settings.job_workers
+            )
+            runner.start()
         yield
+        if runner is not None:
+            runner.stop()
         ctx.close()
 
     app = FastAPI(

@@ -17,6 +17,7 @@ import xarray as xr
 from spaceclimate.catalog import CatalogBackend, open_catalog
 from spaceclimate.config import Settings
 from spaceclimate.errors import NotFoundError, TooLargeError
+from spaceclimate.jobs import JobStore
 from spaceclimate.store import CubeStore
 
 #: How many opened cubes the context keeps (each holds only metadata until read).
@@ -39,6 +40,7 @@ class HubContext:
         self.settings = settings
         self.catalog: CatalogBackend = open_catalog(settings.resolved_catalog_url)
         self.store = CubeStore(settings.resolved_store_path)
+        self.jobs = JobStore(settings.resolved_catalog_url)
         self._cubes: OrderedDict[str, xr.Dataset] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -46,6 +48,7 @@ class HubContext:
         """Release the catalog's connections and forget open cubes."""
         with self._lock:
             self._cubes.clear()
+        self.jobs.close()
         self.catalog.close()
 
     # -- collections ------------------------------------------------------------------------

@@ -1,20 +1,21 @@
-"""The SQL catalog backend (SQLite by default, any SQLAlchemy dialect in principle).
+"""The SQL catalog backend: SQLite (the embedded default) and PostgreSQL, one class.
 
-STAC documents are stored as JSON next to the columns search filters on. On SQLite an R*Tree
-virtual table indexes item bounding boxes, kept in the same transaction as the items.
+STAC documents are stored as JSON next to the columns search filters on. The schema comes
+from the migrations (:mod:`spaceclimate.catalog.migrate`) on both databases. What differs by
+database is how item bounding boxes and time ranges are indexed: on SQLite an R*Tree
+virtual table, kept in the same transaction as the items; on PostgreSQL one GiST index over
+each item's ``box`` and ``tstzrange`` (:mod:`spaceclimate.catalog.pg`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Engine,
     and_,
-    create_engine,
     event,
     func,
     insert,
@@ -28,10 +29,18 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from spaceclimate.catalog import schema
+from spaceclimate.catalog import migrate, pg, schema
 from spaceclimate.catalog.base import SearchQuery, SearchResult, SourceRecord, VersionRecord
+from spaceclimate.catalog.engine import (
+    PoolSettings,
+    configure_sqlite,
+    create_catalog_engine,
+    normalise_url,
+)
 from spaceclimate.catalog.sql_filter import SQLFilterTranslator, register_sqlite_functions
 from spaceclimate.errors import ConflictError, InputError, NotFoundError
+
+__all__ = ["SQLCatalogBackend", "configure_sqlite"]
 
 
 def _iso(value: Any) -> str | None:
@@ -71,28 +80,58 @@ def _collection_fields(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class SQLCatalogBackend:
-    """Catalog backend on a SQL database reached through a SQLAlchemy URL."""
+def _item_row(collection_id: str, version: int, item: dict[str, Any]) -> dict[str, Any]:
+    """Return the items-table row of *item*; InputError when its bbox or time is unusable."""
+    item_id = item.get("id")
+    try:
+        start, end = _item_range(item)
+        minx, miny, maxx, maxy = (float(v) for v in item["bbox"][:4])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"item {item_id!r} of {collection_id}: unusable bbox or time") from exc
+    if minx > maxx or miny > maxy:
+        raise InputError(f"item {item_id!r} of {collection_id}: bbox corners are swapped")
+    if start is not None and end is not None and end < start:
+        raise InputError(f"item {item_id!r} of {collection_id}: time range ends before it starts")
+    return {
+        "collection_id": collection_id,
+        "version": version,
+        "item_id": item_id,
+        "start": start,
+        "end": end,
+        "minx": minx,
+        "miny": miny,
+        "maxx": maxx,
+        "maxy": maxy,
+        "doc": item,
+    }
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.is_sqlite = url.startswith("sqlite")
-        if self.is_sqlite and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+
+class SQLCatalogBackend:
+    """Catalog backend on SQLite or PostgreSQL, reached through a SQLAlchemy URL.
+
+    Parameters
+    ----------
+    url
+        ``sqlite:///path/catalog.db``, or ``postgresql://user@host/db`` (driver psycopg 3;
+        ``postgresql+psycopg://`` is the same).
+    pool
+        Connection pool of a server database; default from ``SCO_CATALOG_POOL_*``.
+    """
+
+    def __init__(self, url: str, pool: PoolSettings | None = None) -> None:
+        self.url = normalise_url(url)
+        self.engine: Engine = create_catalog_engine(self.url, pool)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin)
             event.listen(self.engine, "connect", register_sqlite_functions)
+        elif self.engine.dialect.name != "postgresql":
+            raise InputError(f"catalog URL {url.split('://')[0]!r}: SQLite or PostgreSQL only")
         self.filters = SQLFilterTranslator(schema.items, self.is_sqlite)
 
     # -- set-up -----------------------------------------------------------------------------
     def init(self) -> None:
-        """Create the tables and indexes if they do not exist."""
-        with self.engine.begin() as conn:
-            schema.metadata.create_all(conn)
-            if self.is_sqlite:
-                conn.execute(text(schema.SQLITE_RTREE))
+        """Bring the schema to the newest migration (creating it in an empty database)."""
+        migrate.upgrade(self.engine)
 
     def close(self) -> None:
         """Dispose of the connection pool."""
@@ -153,33 +192,30 @@ class SQLCatalogBackend:
                 .where(schema.collections.c.id == cid)
                 .values(latest_version=version.version, doc=collection, **fields)
             )
-        for item in items:
-            start, end = _item_range(item)
-            bbox = item["bbox"]
-            pk = conn.execute(
-                insert(schema.items)
-                .values(
-                    collection_id=cid,
-                    version=version.version,
-                    item_id=item["id"],
-                    start=start,
-                    end=end,
-                    minx=bbox[0],
-                    miny=bbox[1],
-                    maxx=bbox[2],
-                    maxy=bbox[3],
-                    doc=item,
-                )
-                .returning(schema.items.c.pk)
-            ).scalar_one()
-            if self.is_sqlite:
-                conn.execute(
-                    text(
-                        "INSERT INTO sco_items_rtree (pk, minx, maxx, miny, maxy) "
-                        "VALUES (:pk, :minx, :maxx, :miny, :maxy)"
-                    ),
-                    {"pk": pk, "minx": bbox[0], "maxx": bbox[2], "miny": bbox[1], "maxy": bbox[3]},
-                )
+        rows = [_item_row(cid, version.version, item) for item in items]
+        if not rows:
+            return
+        pks = conn.execute(
+            insert(schema.items).returning(schema.items.c.pk, sort_by_parameter_order=True),
+            rows,
+        ).scalars()
+        if self.is_sqlite:
+            conn.execute(
+                text(
+                    "INSERT INTO sco_items_rtree (pk, minx, maxx, miny, maxy) "
+                    "VALUES (:pk, :minx, :maxx, :miny, :maxy)"
+                ),
+                [
+                    {
+                        "pk": pk,
+                        "minx": r["minx"],
+                        "maxx": r["maxx"],
+                        "miny": r["miny"],
+                        "maxy": r["maxy"],
+                    }
+                    for pk, r in zip(pks, rows, strict=True)
+                ],
+            )
 
     # -- versions ---------------------------------------------------------------------------
     @staticmethod
@@ -277,17 +313,18 @@ class SQLCatalogBackend:
             conds.append(c.agencies.contains(query.agency.lower(), autoescape=True))
         return conds
 
-    def search(self, query: SearchQuery) -> SearchResult:
-        """Search items of the latest version of every collection."""
+    def _item_conditions(self, query: SearchQuery) -> list[Any]:
+        """Conditions on items and their collection, except the version (see :meth:`search`)."""
         i, c = schema.items.c, schema.collections.c
-        conds: list[Any] = [i.version == c.latest_version, *self._collection_filter(query)]
-        if query.collections:
-            conds.append(i.collection_id.in_(query.collections))
+        conds: list[Any] = list(self._collection_filter(query))
         if query.ids:
             conds.append(i.item_id.in_(query.ids))
         if query.start is not None or query.end is not None:
             conds.append(i.start.is_not(None))
-            conds += self._time_filter(i.start, i.end, query)
+            if self.is_sqlite:
+                conds += self._time_filter(i.start, i.end, query)
+            else:
+                conds.append(pg.period_condition(schema.items, query.start, query.end))
         if query.bbox:
             minx, miny, maxx, maxy = query.bbox
             if self.is_sqlite:
@@ -300,7 +337,7 @@ class SQLCatalogBackend:
                     )
                 )
             else:
-                conds += [i.minx <= maxx, i.maxx >= minx, i.miny <= maxy, i.maxy >= miny]
+                conds.append(pg.bbox_condition(schema.items, query.bbox))
         if query.q:
             conds.append(
                 _text_match(
@@ -313,9 +350,31 @@ class SQLCatalogBackend:
             )
         if query.filter is not None:
             conds.append(self.filters.where(query.filter))
+        return conds
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Search items of the latest version of every collection.
+
+        When the query names collections, their latest versions are read first and the
+        items searched by ``(collection_id, version)``: the count and the page then see the
+        same versions even while a new one is published, and a collection's items are read
+        in order from the ``ix_sco_items_collection_time`` index.
+        """
+        i, c = schema.items.c, schema.collections.c
+        conds = self._item_conditions(query)
         join = schema.items.join(schema.collections, i.collection_id == c.id)
-        where = and_(*conds)
         with self.engine.connect() as conn:
+            if query.collections:
+                latest = conn.execute(
+                    select(c.id, c.latest_version).where(c.id.in_(query.collections))
+                ).all()
+                if not latest:
+                    return SearchResult(features=[], matched=0)
+                pinned = [and_(i.collection_id == cid, i.version == v) for cid, v in latest]
+                conds.append(or_(*pinned))
+            else:
+                conds.append(i.version == c.latest_version)
+            where = and_(*conds)
             matched = conn.execute(select(func.count()).select_from(join).where(where)).scalar()
             rows = conn.execute(
                 select(i.doc)
@@ -360,18 +419,3 @@ def _text_match(q: str, word_matches: Callable[[str], ColumnElement[bool]]) -> C
     if not groups:
         return true()
     return or_(*(and_(*(word_matches(w) for w in words)) for words in groups))
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not the driver, manage transactions so BEGIN IMMEDIATE below applies.
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA synchronous=FULL")
-    cur.close()
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")

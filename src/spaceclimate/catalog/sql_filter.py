@@ -7,9 +7,13 @@ of the literal they are compared with. Two things differ by dialect and nothing 
 
 - ``LIKE`` is case-sensitive in CQL2; SQLite's ``LIKE`` is not, so SQLite uses ``GLOB``.
 - Geometry intersection: SQLite has no spatial functions, so the backend registers
-  ``sco_intersects(item_geometry_json, query_geometry_json)`` (shapely) on each connection;
-  PostgreSQL uses PostGIS ``ST_Intersects``. Both are preceded by a bounding-box test on the
-  indexed bbox columns.
+  ``sco_intersects(item_geometry_json, query_geometry_json)`` (shapely) on each connection,
+  after a bounding-box test on the bbox columns; PostgreSQL (without PostGIS) tests the
+  query geometry against the item's GiST-indexed bounding box with the built-in geometric
+  operators (:func:`spaceclimate.catalog.pg.intersects_condition`).
+
+On PostgreSQL a JSON property compared as a number or boolean is NULL when it holds a value
+of another type (a plain cast would fail the whole query).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Table, and_, false, func, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from spaceclimate.catalog import pg
 from spaceclimate.catalog.filters import (
     And,
     Between,
@@ -101,6 +106,8 @@ class SQLFilterTranslator:
 
     def _json(self, prop: str, kind: str) -> ColumnElement[Any]:
         element = self.items.c.doc[("properties", prop)]
+        if not self.is_sqlite and kind in ("boolean", "number"):
+            return pg.json_typed(element, kind)
         if kind == "boolean":
             return element.as_boolean()
         if kind == "number":
@@ -155,17 +162,12 @@ class SQLFilterTranslator:
         raise TypeError(f"not a filter expression: {expr!r}")
 
     def _intersects(self, expr: Intersects) -> ColumnElement[bool]:
+        if not self.is_sqlite:
+            return pg.intersects_condition(self.items, expr.geojson, expr.bounds)
         c = self.items.c
         minx, miny, maxx, maxy = expr.bounds
         box = and_(c.minx <= maxx, c.maxx >= minx, c.miny <= maxy, c.maxy >= miny)
-        geometry = c.doc["geometry"]
-        if self.is_sqlite:
-            exact = func.sco_intersects(geometry, expr.geojson) == 1
-        else:
-            exact = func.ST_Intersects(
-                func.ST_GeomFromGeoJSON(geometry.as_string()),
-                func.ST_GeomFromGeoJSON(expr.geojson),
-            )
+        exact = func.sco_intersects(c.doc["geometry"], expr.geojson) == 1
         return and_(box, exact)
 
     # -- sorting ----------------------------------------------------------------------------

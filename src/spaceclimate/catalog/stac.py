@@ -42,15 +42,20 @@ def _step(values: np.ndarray) -> float | None:
     return float(diffs[0]) if np.allclose(diffs, diffs[0], rtol=1e-4) else None
 
 
-def cube_dimensions(ds: xr.Dataset, recipe: Recipe) -> dict[str, Any]:
-    """Return the datacube extension's ``cube:dimensions`` of a harmonised dataset."""
+def cube_dimensions(
+    ds: xr.Dataset, grid_type: str, time_step: str | None = None
+) -> dict[str, Any]:
+    """Return the datacube extension's ``cube:dimensions`` of a harmonised dataset.
+
+    *grid_type* is ``latlon``, ``projected`` or ``none``; *time_step* an ISO 8601 period.
+    """
     dims: dict[str, Any] = {}
     span = time_range(ds)
     if span:
         dims["time"] = {"type": "temporal", "extent": list(span)}
-        if recipe.time and recipe.time.resolution:
-            dims["time"]["step"] = recipe.time.resolution
-    if recipe.grid.type == "latlon":
+        if time_step:
+            dims["time"]["step"] = time_step
+    if grid_type == "latlon":
         for name, axis in (("lon", "x"), ("lat", "y")):
             b = ds[f"{name}_bnds"].values
             dims[name] = {
@@ -60,7 +65,7 @@ def cube_dimensions(ds: xr.Dataset, recipe: Recipe) -> dict[str, Any]:
                 "step": _step(ds[name].values),
                 "reference_system": 4326,
             }
-    elif recipe.grid.type == "projected":
+    elif grid_type == "projected":
         crs = CRS.from_wkt(ds["crs"].attrs["crs_wkt"])
         epsg = crs.to_epsg()
         for name in ("x", "y"):
@@ -138,7 +143,9 @@ def build_collection(
             "instruments": recipe.instruments,
             "variables": list(recipe.variables),
         },
-        "cube:dimensions": cube_dimensions(ds, recipe),
+        "cube:dimensions": cube_dimensions(
+            ds, recipe.grid.type, recipe.time.resolution if recipe.time else None
+        ),
         "cube:variables": cube_variables(ds),
         "sci:citation": recipe.citation,
         "version": recipe.product_version,

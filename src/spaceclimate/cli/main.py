@@ -31,6 +31,8 @@ app = typer.Typer(
 )
 catalog_app = typer.Typer(help="List, show and search the catalog.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
+jobs_app = typer.Typer(help="List, show and cancel processing jobs.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 
 # Piped output (scripts, logs) is not wrapped at 80 columns: rows stay one line each.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -340,6 +342,150 @@ def serve_hub(
         workers=workers,
         log_level=log_level,
     )
+
+
+def _parse_inputs(pairs: list[str] | None, raw: str | None) -> dict[str, Any]:
+    inputs: dict[str, Any] = {}
+    if raw:
+        try:
+            loaded = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--inputs: not JSON ({exc.msg})") from exc
+        if not isinstance(loaded, dict):
+            raise InputError("--inputs: must be a JSON object")
+        inputs.update(loaded)
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--input: expected NAME=VALUE, got {pair!r}")
+        try:
+            inputs[key] = json.loads(value)
+        except json.JSONDecodeError:
+            inputs[key] = value  # a plain string
+    return inputs
+
+
+@app.command()
+@guarded
+def compute(
+    process: Annotated[str, typer.Argument(help="Process id (see --list).")] = "",
+    input_: Annotated[
+        list[str] | None,
+        typer.Option("--input", "-i", help="NAME=VALUE (VALUE parsed as JSON when it is)."),
+    ] = None,
+    inputs: Annotated[str | None, typer.Option(help="All inputs as a JSON object.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the processes.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run an analytics process locally on the hub in SCO_HOME and print its outputs (JSON).
+
+    Example: sco compute area-mean -i collection=ukmo-ostia-sst-daily -i region=NAO
+    """
+    from spaceclimate.processes import ProcessEnv, execute, get_process, list_processes
+    from spaceclimate.store import CubeStore
+
+    if list_ or not process:
+        for proc in list_processes().values():
+            out.print(f"[bold]{proc.id}[/]  {proc.title}")
+            out.print(f"    inputs: {', '.join(proc.inputs)}", highlight=False)
+        return
+    proc = get_process(process)
+    values = proc.validate(_parse_inputs(input_, inputs))
+    settings = get_settings()
+    cat = _catalog()
+    try:
+        with _progress(not quiet and sys.stderr.isatty()) as update:
+            env = ProcessEnv(
+                settings,
+                cat,
+                CubeStore(settings.resolved_store_path),
+                report=lambda f, m: update(m, round(100 * f), 100),
+            )
+            outputs = execute(proc, env, values)
+    finally:
+        cat.close()
+    typer.echo(json.dumps(outputs, indent=2))
+
+
+def _jobs() -> Any:
+    from spaceclimate.jobs import JobStore
+
+    return JobStore(get_settings().resolved_catalog_url)
+
+
+@jobs_app.command("list")
+@guarded
+def jobs_list(
+    status: Annotated[str | None, typer.Option(help="accepted, running, successful, ...")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List jobs, newest first."""
+    store = _jobs()
+    try:
+        found = store.list_jobs(status=status, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps([j.__dict__ for j in found], indent=2, default=str))
+        return
+    table = Table(title=f"{len(found)} job(s)")
+    table.add_column("job", no_wrap=True)
+    for header in ("process", "status", "progress", "created", "message"):
+        table.add_column(header, overflow="fold")
+    for j in found:
+        table.add_row(j.id, j.process_id, j.status, f"{j.progress}%", j.created[:19], j.message)
+    out.print(table)
+
+
+@jobs_app.command("show")
+@guarded
+def jobs_show(job_id: Annotated[str, typer.Argument(help="Job id.")]) -> None:
+    """Show one job: status, progress, inputs and results (JSON)."""
+    store = _jobs()
+    try:
+        job = store.get(job_id)
+    finally:
+        store.close()
+    typer.echo(json.dumps(job.__dict__, indent=2, default=str))
+
+
+@jobs_app.command("cancel")
+@guarded
+def jobs_cancel(job_id: Annotated[str, typer.Argument(help="Job id.")]) -> None:
+    """Dismiss a queued job, or ask a running one to stop."""
+    store = _jobs()
+    try:
+        job = store.dismiss(job_id)
+    finally:
+        store.close()
+    out.print(f"{job.id}: {job.status} ({job.message})")
+
+
+@jobs_app.command("work")
+@guarded
+def jobs_work(
+    threads: Annotated[int, typer.Option(help="Jobs run at once.")] = 1,
+) -> None:
+    """Run queued jobs on this machine until interrupted (a worker beside the API)."""
+    import time
+
+    from spaceclimate.jobs.runner import JobRunner
+    from spaceclimate.store import CubeStore
+
+    settings = get_settings()
+    store, cat = _jobs(), _catalog()
+    runner = JobRunner(store, settings, cat, CubeStore(settings.resolved_store_path), threads)
+    runner.start()
+    out.print(f"running jobs of {settings.resolved_home} ({threads} thread(s)); Ctrl-C stops")
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        runner.stop()
+    finally:
+        store.close()
+        cat.close()
 
 
 @app.command()

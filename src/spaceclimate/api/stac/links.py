@@ -104,6 +104,12 @@ def mapped_variables(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def _absolute(lk: dict[str, Any], base: str) -> dict[str, Any]:
+    """Stored links may be root-relative (``/stac/collections/x``): make them absolute."""
+    href = str(lk.get("href", ""))
+    return {**lk, "href": base + href} if href.startswith("/") else lk
+
+
 def collection_out(doc: dict[str, Any], base: str) -> dict[str, Any]:
     """Return a catalog Collection as served: absolute links and the cube asset over HTTP."""
     out = copy.deepcopy(doc)
@@ -116,7 +122,7 @@ def collection_out(doc: dict[str, Any], base: str) -> dict[str, Any]:
         assets["zarr"]["href"] = zarr_href
     else:
         assets["zarr"] = {"href": zarr_href, "type": ZARR_MEDIA_TYPE, "roles": ["data"]}
-    links = [lk for lk in out.get("links", []) if lk.get("rel") not in _NAV_RELS]
+    links = [_absolute(lk, base) for lk in out.get("links", []) if lk.get("rel") not in _NAV_RELS]
     links += [
         link("self", here),
         link("root", root),

@@ -1,0 +1,1 @@
+"""Schema migrations of the SQL catalog (run by :mod:`spaceclimate.catalog.migrate`)."""

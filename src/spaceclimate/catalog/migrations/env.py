@@ -1,0 +1,52 @@
+"""Migration environment: runs the catalog's migrations on a given connection.
+
+The hub runs them through :func:`spaceclimate.catalog.migrate.upgrade`, which passes an open
+connection in ``config.attributes["connection"]``; with none, the URL comes from the
+``sqlalchemy.url`` option (for the ``alembic`` command itself).
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from spaceclimate.catalog import schema
+from spaceclimate.catalog.engine import create_catalog_engine
+from spaceclimate.catalog.migrate import VERSION_TABLE
+
+
+def _is_catalog_table(name: str | None, kind: str, _parent: object) -> bool:
+    """Autogenerate compares the catalog's tables only (others share the database)."""
+    return kind != "table" or name in schema.metadata.tables
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=schema.metadata,
+        version_table=VERSION_TABLE,
+        render_as_batch=connection.dialect.name == "sqlite",
+        include_name=_is_catalog_table,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run() -> None:
+    """Run the migrations online (offline SQL scripts are not supported: they inspect)."""
+    if context.is_offline_mode():
+        raise SystemExit("the catalog migrations inspect the database; run them online")
+    config = context.config
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = create_catalog_engine(str(config.get_main_option("sqlalchemy.url")))
+    try:
+        with engine.begin() as conn:
+            _run(conn)
+    finally:
+        engine.dispose()
+
+
+run()

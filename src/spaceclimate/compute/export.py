@@ -1,0 +1,271 @@
+"""Writing a selection of a cube out: CF NetCDF bytes, tidy CSV text and GeoTIFF bytes.
+
+The writers take a (lazy) selection from :mod:`spaceclimate.compute.subset` that the caller
+has already sized; they load it and encode it. Metadata travels with the data: the cube's
+global attributes, the collection's citation, DOI and licence, and a history line naming the
+selection.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from rasterio.crs import CRS as RasterCRS
+from rasterio.io import MemoryFile
+from rasterio.transform import Affine
+
+from spaceclimate.compute.subset import grid_crs, grid_kind, spatial_dims, vertical_dim
+from spaceclimate.errors import InputError
+
+#: Rows of CSV encoded per block when streaming.
+CSV_BLOCK_ROWS = 50_000
+#: Variables that describe the grid rather than hold data (left out of CSV and GeoTIFF).
+GRID_VARIABLES = ("lat_bnds", "lon_bnds", "time_bnds", "x_bnds", "y_bnds", "crs")
+COORD_UNITS = {"x": "m", "y": "m"}
+
+
+# -- metadata -----------------------------------------------------------------------------------
+def collection_attrs(collection: Mapping[str, Any], query: str = "") -> dict[str, str]:
+    """Return global attributes naming a collection's citation, DOI, licence and the query.
+
+    Parameters
+    ----------
+    collection
+        The STAC Collection of the cube (``sci:citation``, ``sci:doi``, ``license``, links).
+    query
+        A short description of the selection, recorded in ``history``.
+    """
+    attrs: dict[str, str] = {"source_collection": str(collection.get("id", ""))}
+    if collection.get("sci:citation"):
+        attrs["citation"] = str(collection["sci:citation"])
+    if collection.get("sci:doi"):
+        attrs["doi"] = str(collection["sci:doi"])
+    links = [link for link in collection.get("links", []) if link.get("rel") == "license"]
+    if links:
+        attrs["license_url"] = str(links[0].get("href", ""))
+        if links[0].get("title"):
+            attrs["license"] = str(links[0]["title"])
+    if "license" not in attrs and collection.get("license"):
+        attrs["license"] = str(collection["license"])
+    if query:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        attrs["sco_selection"] = query
+        attrs["history_append"] = f"{stamp} subset by the spaceclimate hub: {query}"
+    return attrs
+
+
+def _attr_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (str, int, float, np.number)):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value):
+        return list(value)
+    return json.dumps(value, default=str)
+
+
+def _with_attrs(ds: xr.Dataset, extra: Mapping[str, str]) -> dict[str, Any]:
+    attrs = {str(k): _attr_value(v) for k, v in ds.attrs.items() if v is not None}
+    extra = dict(extra)
+    line = extra.pop("history_append", "")
+    attrs.update(extra)
+    if line:
+        attrs["history"] = f"{attrs['history']}\n{line}" if attrs.get("history") else line
+    return attrs
+
+
+def filename(collection_id: str, ds: xr.Dataset, extension: str) -> str:
+    """Return a download file name: collection, variables and time range (``.nc``, ...)."""
+    parts = [collection_id, "-".join(str(v) for v in ds.data_vars)]
+    if "time" in ds.dims and ds.sizes["time"]:
+        stamps = pd.to_datetime(ds["time"].values[[0, -1]])
+        first, last = (s.strftime("%Y%m%d") for s in stamps)
+        parts.append(first if first == last else f"{first}-{last}")
+    name = "_".join(p for p in parts if p)
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name) + extension
+
+
+# -- NetCDF -------------------------------------------------------------------------------------
+def to_netcdf_bytes(ds: xr.Dataset, attrs: Mapping[str, str] | None = None) -> bytes:
+    """Encode a selection as a CF NetCDF-4 file (compressed) held in memory."""
+    out = ds.compute()
+    for name in list(out.variables):
+        var = out[name]
+        keep = {k: var.encoding[k] for k in ("units", "calendar") if k in var.encoding}
+        if var.dtype.kind in ("T", "U", "O"):
+            text = np.array([str(v) for v in var.values.ravel()], dtype=object)
+            out = out.assign_coords({name: (var.dims, text.reshape(var.shape), var.attrs)})
+        out[name].encoding = keep
+    encoding: dict[str, dict[str, Any]] = {}
+    for name, variable in out.variables.items():
+        enc: dict[str, Any] = {}
+        if variable.dtype.kind == "f":
+            fill = variable.dtype.type(np.nan)
+            enc["_FillValue"] = None if name in out.coords else fill
+        if name in out.data_vars and variable.ndim > 0:
+            enc.update(zlib=True, complevel=4)
+        if variable.dtype.kind == "M":
+            enc.update(units="seconds since 1970-01-01 00:00:00", calendar="proleptic_gregorian")
+            enc["dtype"] = "float64"
+        if enc:
+            encoding[str(name)] = enc
+    out.attrs = _with_attrs(ds, attrs or {})
+    data = out.to_netcdf(engine="h5netcdf", encoding=encoding)
+    return bytes(data) if data is not None else b""
+
+
+# -- CSV ----------------------------------------------------------------------------------------
+def _units(var: xr.DataArray) -> str:
+    return str(var.attrs.get("units", "")).strip()
+
+
+def _header(name: str, units: str) -> str:
+    return f"{name} [{units}]" if units else name
+
+
+def csv_frame(ds: xr.Dataset, mask: xr.DataArray | None = None) -> pd.DataFrame:
+    """Return a selection as a tidy table: one row per time step and cell, a column a variable.
+
+    Columns are ``time`` (ISO 8601, UTC), ``lon``, ``lat`` (and ``x``, ``y`` on projected
+    grids, any other dimension such as ``region``) followed by the variables with their
+    units in the header (``sst [K]``). With *mask*, cells outside the area are left out.
+    """
+    data = ds.drop_vars([v for v in GRID_VARIABLES if v in ds.variables]).compute()
+    names = [str(v) for v in data.data_vars]
+    if not names:
+        raise InputError("parameter 'variables': the selection holds no variable")
+    dims = [str(d) for d in data[names[0]].dims]
+    for name in names[1:]:
+        dims += [str(d) for d in data[name].dims if str(d) not in dims]
+    frame = data[names].to_dataframe(dim_order=dims).reset_index()
+    if mask is not None:
+        rows, cols = mask.dims
+        inside = mask.to_series().rename("_inside").reset_index()
+        frame = frame.merge(inside, on=[rows, cols], how="left")
+        frame = frame[frame["_inside"].fillna(False).astype(bool)].drop(columns="_inside")
+    if "time" in frame.columns:
+        frame["time"] = pd.to_datetime(frame["time"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    lead = [c for c in ("time", "lon", "lat", "x", "y") if c in frame.columns]
+    others = [c for c in frame.columns if c not in lead and c not in names]
+    frame = frame[lead + others + names]
+    renames = {c: _header(c, COORD_UNITS.get(str(c), "")) for c in lead + others}
+    renames.update({n: _header(n, _units(data[n])) for n in names})
+    return frame.rename(columns=renames)
+
+
+def _time_block(ds: xr.Dataset) -> int:
+    """Time steps per CSV block: about CSV_BLOCK_ROWS rows, and whole chunks of the cube."""
+    cells = int(np.prod([n for d, n in ds.sizes.items() if d not in ("time", "bnds")]))
+    chunk = 1
+    for var in ds.data_vars.values():
+        if var.chunks is not None and "time" in var.dims:
+            chunk = max(chunk, int(var.chunks[var.dims.index("time")][0]))
+    return max(chunk, CSV_BLOCK_ROWS // max(cells, 1))
+
+
+def iter_csv(ds: xr.Dataset, mask: xr.DataArray | None = None) -> Iterator[str]:
+    """Yield a selection as tidy CSV text (see :func:`csv_frame`), a block of time steps at once.
+
+    Only one block is in memory at a time, so a large selection streams in bounded memory.
+    """
+    if "time" not in ds.dims or ds.sizes["time"] == 0:
+        blocks = [ds]
+    else:
+        step = _time_block(ds)
+        blocks = [
+            ds.isel(time=slice(start, start + step)) for start in range(0, ds.sizes["time"], step)
+        ]
+    for index, block in enumerate(blocks):
+        frame = csv_frame(block, mask)
+        if index == 0:
+            yield ",".join(str(c) for c in frame.columns) + "\n"
+        yield frame.to_csv(index=False, header=False, lineterminator="\n")
+
+
+# -- GeoTIFF ------------------------------------------------------------------------------------
+def _regular_step(ds: xr.Dataset, dim: str) -> float:
+    """Return the cell size along *dim*; InputError when the spacing is not regular."""
+    values = np.asarray(ds[dim].values, dtype="float64")
+    if values.size > 1:
+        diffs = np.diff(values)
+        if not np.allclose(diffs, diffs[0], rtol=1e-4, atol=0):
+            raise InputError(f"parameter 'format': the grid is not regular along {dim!r}")
+        return float(diffs[0])
+    bounds = f"{dim}_bnds"
+    if bounds in ds.variables:
+        return float(np.abs(np.diff(np.asarray(ds[bounds].values, dtype="float64"))).item())
+    raise InputError(f"parameter 'format': a one-cell selection along {dim!r} has no cell size")
+
+
+def to_geotiff_bytes(ds: xr.Dataset, attrs: Mapping[str, str] | None = None) -> bytes:
+    """Encode one time step of a gridded selection as a GeoTIFF, a float32 band a variable.
+
+    Regular grids are written in EPSG:4326, projected grids in their own CRS; rows run north
+    to south; missing values are NaN (the nodata value).
+
+    Raises
+    ------
+    InputError
+        When the selection has no grid, several time steps (naming ``datetime``) or several
+        vertical levels (naming ``z``), or is not a regular grid.
+    """
+    if grid_kind(ds) == "none":
+        raise InputError(
+            "parameter 'format': GeoTIFF needs a gridded collection; use netcdf or csv"
+        )
+    if "time" in ds.dims:
+        if ds.sizes["time"] != 1:
+            raise InputError(
+                f"parameter 'datetime': GeoTIFF holds one time step but the selection has "
+                f"{ds.sizes['time']}; give a single date-time"
+            )
+        ds = ds.isel(time=0)
+    zdim = vertical_dim(ds)
+    if zdim is not None and ds.sizes[zdim] != 1:
+        raise InputError("parameter 'z': GeoTIFF holds one level; give a single z")
+    if zdim is not None:
+        ds = ds.isel({zdim: 0})
+    rows, cols = spatial_dims(ds)
+    names = [str(n) for n in ds.data_vars if set(ds[n].dims) == {rows, cols}]
+    if not names:
+        raise InputError("parameter 'format': no variable of the selection is a 2-D map")
+    xs = np.asarray(ds[cols].values, dtype="float64")
+    ys = np.asarray(ds[rows].values, dtype="float64")
+    dx, dy = _regular_step(ds, cols), _regular_step(ds, rows)
+    transform = Affine(dx, 0.0, xs[0] - dx / 2, 0.0, -dy, ys[-1] + dy / 2)
+    crs = RasterCRS.from_wkt(grid_crs(ds).to_wkt())
+    bands = [np.asarray(ds[n].transpose(rows, cols).values, dtype="float32")[::-1] for n in names]
+    tags = {k: str(v) for k, v in _with_attrs(ds, attrs or {}).items()}
+    profile = {
+        "driver": "GTiff",
+        "width": xs.size,
+        "height": ys.size,
+        "count": len(names),
+        "dtype": "float32",
+        "crs": crs,
+        "transform": transform,
+        "nodata": float("nan"),
+        "compress": "deflate",
+    }
+    if xs.size >= 256 and ys.size >= 256:
+        profile.update(tiled=True, blockxsize=256, blockysize=256)
+    with MemoryFile() as memfile:
+        with memfile.open(**profile) as dst:
+            for index, (name, band) in enumerate(zip(names, bands, strict=True), start=1):
+                dst.write(band, index)
+                dst.set_band_description(index, name)
+                dst.update_tags(
+                    index,
+                    units=_units(ds[name]),
+                    long_name=str(ds[name].attrs.get("long_name", name)),
+                )
+            dst.update_tags(**{k: v.replace("\n", " | ") for k, v in tags.items()})
+        data = memfile.read()
+    return bytes(data)

@@ -1,0 +1,94 @@
+"""Publishing one collection version: the step ingest and derived results share.
+
+The cube is written aside and checksummed; one catalog transaction makes the version visible;
+the cube is then renamed into place (see :mod:`spaceclimate.store.cube` for what a crash at
+each step leaves behind). Callers hold the hub's lock (:func:`hub_lock`) around it, so that a
+concurrent clean-up never removes a cube being written.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from spaceclimate.catalog.base import CatalogBackend, SourceRecord, VersionRecord
+from spaceclimate.errors import ConflictError
+from spaceclimate.store import CubeStore
+
+#: Fault injection for the atomicity tests: when ``SCO_CRASH_AT`` names a stage, the process
+#: kills itself with SIGKILL there, as a power cut or ``kill -9`` would.
+CRASH_ENV = "SCO_CRASH_AT"
+
+
+def checkpoint(stage: str) -> None:
+    """Die here, as ``kill -9`` would, when ``SCO_CRASH_AT`` names *stage* (tests only)."""
+    if os.environ.get(CRASH_ENV) == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@contextmanager
+def hub_lock(home: Path, timeout: float = 600.0) -> Iterator[None]:
+    """Hold the hub's write lock (one publisher at a time), waiting up to *timeout* seconds."""
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / "ingest.lock").open("w") as fh:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() > deadline:
+                    raise ConflictError("another ingest holds the hub's lock") from exc
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def publish_version(
+    store: CubeStore,
+    catalog: CatalogBackend,
+    *,
+    collection_id: str,
+    version: int,
+    cube: xr.Dataset,
+    build_collection: Callable[[str], dict[str, Any]],
+    items: list[dict[str, Any]],
+    fingerprint: str,
+    recipe_digest: str,
+    sources: Sequence[SourceRecord],
+) -> str:
+    """Write *cube* and publish it as *version* of *collection_id*; return the cube's href.
+
+    *build_collection* receives the cube's href and returns the STAC Collection document.
+    """
+    staged = store.new_staging_path()
+    store.write(cube, staged)
+    checkpoint("written")
+    checksums = store.checksums(staged)
+    href = store.href_for(staged, collection_id)
+    record = VersionRecord(
+        collection_id=collection_id,
+        version=version,
+        cube_href=href,
+        fingerprint=fingerprint,
+        recipe_digest=recipe_digest,
+        created=datetime.now(UTC),
+        sources=tuple(sources),
+        cube_checksums=checksums,
+    )
+    catalog.publish(build_collection(href), items, record)
+    checkpoint("committed")
+    store.promote(staged, collection_id)
+    checkpoint("promoted")
+    return href
