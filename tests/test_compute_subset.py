@@ -193,6 +193,14 @@ def test_select_time_uses_the_cells_periods(ctx: HubContext) -> None:
 def test_select_time_outside_the_record_is_refused(ctx: HubContext) -> None:
     with pytest.raises(InputError, match="'datetime'.*2017-06-05"):
         subset.select_time(ctx.cube("ukmo-ostia-sst-daily"), datetime(2020, 1, 1, tzinfo=UTC), None)
+    # dates far outside the nanosecond range neither overflow nor wrap around
+    ersst = ctx.cube("noaa-ersst-v5")
+    everything = subset.select_time(
+        ersst, datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)
+    )
+    assert everything.sizes["time"] == ersst.sizes["time"]
+    with pytest.raises(InputError, match="'datetime'"):
+        subset.select_time(ersst, datetime(9999, 1, 1, tzinfo=UTC), None)
 
 
 def test_static_cube_ignores_time(ctx: HubContext) -> None:

@@ -18,7 +18,11 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 from spaceclimate import __version__
 from spaceclimate.api.context import HubContext
 from spaceclimate.api.plugin import RouterPlugin
-from spaceclimate.api.problems import LimitsMiddleware, install_error_handlers
+from spaceclimate.api.problems import (
+    PROBLEM_RESPONSES,
+    LimitsMiddleware,
+    install_error_handlers,
+)
 from spaceclimate.config import Settings, get_settings
 from spaceclimate.jobs.runner import JobRunner
 from spaceclimate.plugins import list_plugins
@@ -72,7 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.plugins = plugins
     install_error_handlers(app)
     for plugin in plugins:
-        app.include_router(plugin.build(ctx), prefix=plugin.prefix, tags=[plugin.name])
+        app.include_router(
+            plugin.build(ctx),
+            prefix=plugin.prefix,
+            tags=[plugin.name],
+            responses=PROBLEM_RESPONSES,
+        )
     app.add_middleware(  # Zarr chunks (octet-stream) are compressed already: gzip only costs time
         GZipMiddleware,
         minimum_size=2048,

@@ -29,7 +29,12 @@ def build(ctx: HubContext) -> APIRouter:
         """Answer while the process runs."""
         return {"status": "ok", "version": __version__}
 
-    @router.get("/ready", summary="Readiness", operation_id="coreReady")
+    @router.get(
+        "/ready",
+        summary="Readiness",
+        operation_id="coreReady",
+        responses={503: {"description": "Catalog or store unreachable"}},
+    )
     def ready() -> JSONResponse:
         """Answer 200 when the catalog answers and the store is reachable, else 503."""
         checks: dict[str, str] = {}

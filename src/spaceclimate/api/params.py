@@ -54,7 +54,10 @@ def parse_instant(text: str, name: str = "datetime") -> datetime | None:
         raise InputError(f"parameter {name!r}: not an RFC 3339 date-time: {text[:40]!r}") from exc
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
-    return stamp.astimezone(UTC)
+    try:
+        return stamp.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise InputError(f"parameter {name!r}: date-time out of range: {text[:40]!r}") from exc
 
 
 def parse_interval(

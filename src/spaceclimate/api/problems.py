@@ -24,6 +24,33 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("spaceclimate.api")
 
 
+_PROBLEM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "required": ["title", "status", "detail"],
+}
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}}
+
+
+#: Error answers every route may give, documented once in the OpenAPI description.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_response("Malformed parameter (the detail names it)"),
+    404: _problem_response("No such collection, item, variable, job or path"),
+    409: _problem_response("Conflicts with the hub's state"),
+    413: _problem_response("Request too large (the estimate is in the body)"),
+    414: _problem_response("Query string too long"),
+}
+
+
 def problem(status: int, title: str, detail: str, instance: str = "", **extra: Any) -> JSONResponse:
     """Return an RFC 9457 problem details response."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}

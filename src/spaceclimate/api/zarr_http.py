@@ -194,30 +194,11 @@ def build(ctx: HubContext) -> APIRouter:
         ]
         return {"cubes": cubes, "links": [{"rel": "self", "href": f"{base}/zarr/"}]}
 
-    @router.api_route(
-        "/{cid}",
-        methods=["GET", "HEAD"],
-        summary="Describe a collection's Zarr store",
-        operation_id="zarrRoot",
-    )
     def root(request: Request, cid: str) -> dict[str, Any]:
         """Describe the latest cube of *cid* and how to open it."""
         href, version = resolver.latest(cid)
         return _describe(request, ctx, cid, href, version, versioned=False)
 
-    @router.api_route(
-        "/{cid}/{path:path}",
-        methods=["GET", "HEAD"],
-        summary="One file of a collection's Zarr store",
-        operation_id="zarrFile",
-        response_class=Response,
-        responses={
-            200: {"content": {CHUNK_TYPE: {}, JSON_TYPE: {}}},
-            206: {"description": "A byte range of the file"},
-            304: {"description": "Not modified (ETag matched)"},
-            404: {"description": "No such file (Zarr reads a missing chunk as fill value)"},
-        },
-    )
     def file(request: Request, cid: str, path: str) -> Response:
         """Serve ``zarr.json`` or a chunk of the latest cube, or of version ``v{N}/...``."""
         head, _, rest = path.partition("/")
@@ -233,6 +214,29 @@ def build(ctx: HubContext) -> APIRouter:
             return JSONResponse(_describe(request, ctx, cid, href, latest, versioned=False))
         return serve_file(request, ctx, href, path, LATEST_CACHE_CONTROL)
 
+    file_responses: dict[int | str, dict[str, Any]] = {
+        200: {"content": {CHUNK_TYPE: {}, JSON_TYPE: {}}},
+        206: {"description": "A byte range of the file"},
+        304: {"description": "Not modified (ETag matched)"},
+        404: {"description": "No such file (Zarr reads a missing chunk as fill value)"},
+    }
+    for method, suffix in (("GET", ""), ("HEAD", "Head")):  # one operation id per method
+        router.add_api_route(
+            "/{cid}",
+            root,
+            methods=[method],
+            summary="Describe a collection's Zarr store",
+            operation_id=f"zarrRoot{suffix}",
+        )
+        router.add_api_route(
+            "/{cid}/{path:path}",
+            file,
+            methods=[method],
+            summary="One file of a collection's Zarr store",
+            operation_id=f"zarrFile{suffix}",
+            response_class=Response,
+            responses=file_responses,
+        )
     return router
 
 

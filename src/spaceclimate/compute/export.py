@@ -144,14 +144,19 @@ def csv_frame(ds: xr.Dataset, mask: xr.DataArray | None = None) -> pd.DataFrame:
     dims = [str(d) for d in data[names[0]].dims]
     for name in names[1:]:
         dims += [str(d) for d in data[name].dims if str(d) not in dims]
+    if not dims:  # one value a variable (a position on a static map): one row
+        data, dims = data.expand_dims("_row"), ["_row"]
     frame = data[names].to_dataframe(dim_order=dims).reset_index()
+    frame = frame.drop(columns=[c for c in frame.columns if c == "_row"])
     if mask is not None:
         rows, cols = mask.dims
         inside = mask.to_series().rename("_inside").reset_index()
         frame = frame.merge(inside, on=[rows, cols], how="left")
         frame = frame[frame["_inside"].fillna(False).astype(bool)].drop(columns="_inside")
     if "time" in frame.columns:
-        frame["time"] = pd.to_datetime(frame["time"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        codes, stamps = pd.factorize(frame["time"])  # format each time step once
+        text = pd.DatetimeIndex(stamps).strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy(dtype=object)
+        frame["time"] = text[codes]
     lead = [c for c in ("time", "lon", "lat", "x", "y") if c in frame.columns]
     others = [c for c in frame.columns if c not in lead and c not in names]
     frame = frame[lead + others + names]

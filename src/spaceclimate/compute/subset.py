@@ -166,7 +166,7 @@ def select_variables(ds: xr.Dataset, names: list[str] | None) -> xr.Dataset:
 def _utc64(stamp: datetime) -> np.datetime64:
     if stamp.tzinfo is not None:
         stamp = stamp.astimezone(UTC).replace(tzinfo=None)
-    return np.datetime64(stamp, "ns")
+    return np.datetime64(stamp, "us")  # microseconds: years 1..9999 without overflow
 
 
 def select_time(
@@ -187,9 +187,9 @@ def select_time(
         return ds
     lo = _utc64(start) if start is not None else None
     hi = _utc64(end) if end is not None else None
-    times = ds["time"].values
+    times = ds["time"].values.astype("datetime64[us]")
     if "time_bnds" in ds.variables:
-        bnds = ds["time_bnds"].values
+        bnds = ds["time_bnds"].values.astype("datetime64[us]")
         lower, upper = bnds.min(axis=1), bnds.max(axis=1)
         keep = np.ones(times.shape, dtype=bool)
         if hi is not None:

@@ -148,7 +148,12 @@ def build(ctx: HubContext) -> APIRouter:
         """List the conformance classes of the STAC API and its extensions."""
         return _json({"conformsTo": list(CONFORMANCE)})
 
-    @router.get("/queryables", summary="Queryables of item search", operation_id="stacQueryables")
+    @router.get(
+        "/queryables",
+        summary="Queryables of item search",
+        operation_id="stacQueryables",
+        responses={200: {"content": {L.SCHEMA_JSON: {}}}},
+    )
     def queryables(request: Request) -> JSONResponse:
         """JSON Schema of the properties that filters and sortby may name."""
         href = f"{L.stac_root(base_url(request, ctx))}/queryables"
@@ -215,6 +220,7 @@ def build(ctx: HubContext) -> APIRouter:
         "/collections/{collection_id}/queryables",
         summary="Queryables of a collection's items",
         operation_id="stacCollectionQueryables",
+        responses={200: {"content": {L.SCHEMA_JSON: {}}}},
     )
     def collection_queryables(request: Request, collection_id: str) -> JSONResponse:
         """JSON Schema of the properties filters on this collection's items may name."""
@@ -228,6 +234,7 @@ def build(ctx: HubContext) -> APIRouter:
         "/collections/{collection_id}/items",
         summary="Items of a collection",
         operation_id="stacItems",
+        responses={200: {"content": {L.GEOJSON: {}}}},
     )
     def items(request: Request, collection_id: str, params: ItemParams) -> JSONResponse:
         """A page of the items of a collection (with the item search parameters)."""
@@ -255,6 +262,7 @@ def build(ctx: HubContext) -> APIRouter:
         "/collections/{collection_id}/items/{item_id}",
         summary="One item",
         operation_id="stacItem",
+        responses={200: {"content": {L.GEOJSON: {}}}},
     )
     def item(request: Request, collection_id: str, item_id: str) -> JSONResponse:
         """A STAC Item, its source asset served as a NetCDF download of its slice."""
@@ -273,7 +281,12 @@ def build(ctx: HubContext) -> APIRouter:
         return _json(L.item_out(doc, base_url(request, ctx)), L.GEOJSON)
 
     # -- search -----------------------------------------------------------------------------
-    @router.get("/search", summary="Item search (GET)", operation_id="stacSearchGet")
+    @router.get(
+        "/search",
+        summary="Item search (GET)",
+        operation_id="stacSearchGet",
+        responses={200: {"content": {L.GEOJSON: {}}}},
+    )
     def search_get(
         request: Request,
         params: ItemParams,
@@ -299,7 +312,12 @@ def build(ctx: HubContext) -> APIRouter:
         ]
         return feature_collection(features, matched, links)
 
-    @router.post("/search", summary="Item search (POST)", operation_id="stacSearchPost")
+    @router.post(
+        "/search",
+        summary="Item search (POST)",
+        operation_id="stacSearchPost",
+        responses={200: {"content": {L.GEOJSON: {}}}},
+    )
     def search_post(
         request: Request, body: Annotated[SearchBody | None, Body()] = None
     ) -> JSONResponse:
