@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export SCO_HOME ?= $(CURDIR)/.sco
 
-.PHONY: setup system demo test lint format bench clean
+.PHONY: setup system portal-assets demo test lint format bench clean
 
 # Debian's Chromium drives the portal's browser tests (a test tool's own browser download
 # cannot work offline). Installed once, only when missing.
@@ -21,7 +21,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The portal's front-end libraries (npm registry, versions pinned by package-lock.json) are
+# copied into the package's static/vendor folder and served by the hub itself (no CDN).
+PORTAL := src/spaceclimate/portal
+PORTAL_STAMP := $(PORTAL)/static/vendor/.installed-stamp
+
+$(PORTAL_STAMP): $(PORTAL)/package-lock.json $(PORTAL)/vendor.json
+	npm ci --prefix $(PORTAL) --no-audit --no-fund --ignore-scripts --loglevel=error
+	$(PY) $(PORTAL)/vendor.py
+	touch $@
+
+portal-assets: $(PORTAL_STAMP)
+
+setup: $(STAMP) portal-assets
 
 demo: setup
 	$(BIN)/sco demo

@@ -1,0 +1,108 @@
+// What the portal reads from STAC Collection documents (datacube extension + hub fields).
+
+const SPATIAL = [["lat", "lon"], ["y", "x"]];
+const STEPS = {
+  P1D: "daily", P1M: "monthly", P1Y: "yearly", P7D: "7-day", P8D: "8-day", P10D: "10-day",
+};
+
+/** Whether a collection has a spatial grid (a map), from cube:dimensions. */
+export function isGridded(doc) {
+  const dims = Object.keys(doc["cube:dimensions"] || {});
+  return SPATIAL.some(([a, b]) => dims.includes(a) && dims.includes(b));
+}
+
+/** Whether a collection's grid is projected (x/y in metres, e.g. polar stereographic). */
+export function isProjected(doc) {
+  const dims = doc["cube:dimensions"] || {};
+  return "x" in dims && "y" in dims;
+}
+
+/** Whether a collection has a time axis. */
+export function hasTime(doc) {
+  return "time" in (doc["cube:dimensions"] || {});
+}
+
+/** Names of the data variables, in the document's order. */
+export function dataVariables(doc) {
+  return Object.entries(doc["cube:variables"] || {})
+    .filter(([, info]) => info.type === "data")
+    .map(([name]) => name);
+}
+
+/** The cube:variables entry of a variable. */
+export function variableInfo(doc, name) {
+  return (doc["cube:variables"] || {})[name] || {};
+}
+
+/** Units of a variable for people ("1" means dimensionless). */
+export function unitsLabel(units) {
+  if (units === undefined || units === null || units === "") return "";
+  return units === "1" ? "fraction" : String(units);
+}
+
+/** Colour map and display range of a variable: {colormap, range: [min, max]}. */
+export function variableStyle(doc, name) {
+  const style = (doc["sco:colormaps"] || {})[name];
+  if (style && style.colormap && style.range) return { colormap: style.colormap, range: style.range };
+  return { colormap: "viridis", range: [0, 1] };
+}
+
+/** Human label of an ECV id (sea_surface_temperature -> Sea surface temperature). */
+export function ecvLabel(id) {
+  if (!id) return "";
+  const text = String(id).replaceAll("_", " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Agencies of a collection. */
+export function agencies(doc) {
+  return doc["sco:agencies"] || (doc.providers || []).map((p) => p.name);
+}
+
+/** Missions (platforms) of a collection. */
+export function missions(doc) {
+  return ((doc.summaries || {}).platform || []).map(String);
+}
+
+/** The [start, end] ISO strings of the temporal extent (nulls for static collections). */
+export function timeRange(doc) {
+  const interval = (((doc.extent || {}).temporal || {}).interval || [[null, null]])[0] || [];
+  return [interval[0] || null, interval[1] || null];
+}
+
+/** The time range for people. */
+export function timeRangeLabel(doc) {
+  if (!hasTime(doc)) return "static (no time axis)";
+  const [start, end] = timeRange(doc);
+  return `${(start || "..").slice(0, 10)} to ${(end || "..").slice(0, 10)}`;
+}
+
+/** Spatial and temporal resolution for people: "0.25° · daily". */
+export function resolutionLabel(doc) {
+  const dims = doc["cube:dimensions"] || {};
+  const parts = [];
+  if (dims.lon && dims.lon.step) parts.push(`${Number(dims.lon.step.toPrecision(3))}°`);
+  else if (dims.x && dims.x.step) {
+    const metres = Number(dims.x.step);
+    parts.push(metres >= 1000 ? `${Number((metres / 1000).toPrecision(3))} km` : `${Math.round(metres)} m`);
+  } else parts.push("no grid (series)");
+  if (dims.time) parts.push(STEPS[dims.time.step] || dims.time.step || "irregular time steps");
+  return parts.join(" · ");
+}
+
+/** The lon/lat bounding box [w, s, e, n] of a collection. */
+export function bbox(doc) {
+  return ((((doc.extent || {}).spatial || {}).bbox || [[-180, -90, 180, 90]])[0]).slice(0, 4);
+}
+
+/** The EPSG code of a projected grid (3411 Arctic, 3412 Antarctic), or null. */
+export function gridEpsg(doc) {
+  const dims = doc["cube:dimensions"] || {};
+  return dims.x ? dims.x.reference_system || null : null;
+}
+
+/** The portal route that shows a collection best: a map, or a chart for series. */
+export function viewRoute(doc) {
+  const cid = encodeURIComponent(doc.id);
+  return isGridded(doc) ? `#/map/${cid}` : `#/series/${cid}`;
+}

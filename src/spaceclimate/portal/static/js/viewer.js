@@ -1,0 +1,350 @@
+// The map viewer: a collection's variable as a tile layer over the basemap, with a time
+// slider, colour controls, a legend, the value under the cursor, and point / area series.
+
+import { el, field, select, statusLine, fmt, dateLabel, clear } from "./dom.js";
+import { allCollections, collection, getCached, getJSON, url } from "./api.js";
+import { dataVariables, isGridded, unitsLabel, variableInfo, variableStyle, viewRoute } from "./collections.js";
+import { createMap, boxTool, legend } from "./mapkit.js";
+import { chartPanel, slug } from "./charts.js";
+import { areaSeries, canAreaMean, listRegions, lonLatLabel, pointSeries, wrapLon } from "./analysis.js";
+import { polarMap, polarRegion } from "./polar.js";
+import { updateQuery } from "./app.js";
+
+const L = window.L;
+const FAVOURITE_COLORMAPS = ["viridis", "cividis", "plasma", "magma", "inferno", "RdYlBu_r", "RdBu_r", "coolwarm", "Blues", "Blues_r", "YlGnBu", "terrain", "tab20", "Greys"];
+
+/** #/map: choose a gridded collection. */
+export async function mountViewerChooser(main) {
+  document.title = "Map · spaceclimate hub";
+  const docs = (await allCollections()).filter(isGridded);
+  main.append(el("section", { class: "panel" },
+    el("h1", {}, "Map viewer"),
+    el("p", {}, "Choose a gridded collection to map (series without a grid open as charts from the catalog)."),
+    el("ul", { class: "link-list" }, docs.map((d) =>
+      el("li", {}, el("a", { href: viewRoute(d) }, d.title || d.id), " ", el("span", { class: "muted" }, d.id))))));
+  return {};
+}
+
+/** A debounced function. */
+function debounce(fn, ms) {
+  let timer = null;
+  const wrapped = (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+  wrapped.cancel = () => clearTimeout(timer);
+  return wrapped;
+}
+
+/** #/map/{cid}?var=&t=&cmap=&min=&max= */
+export async function mountViewer(main, { args, params }) {
+  const cid = args[0];
+  const doc = await collection(cid);
+  if (!isGridded(doc)) {
+    window.location.replace(viewRoute(doc));
+    return {};
+  }
+  document.title = `${doc.title || cid} · Map · spaceclimate hub`;
+  const variables = dataVariables(doc);
+  let variable = variables.includes(params.get("var")) ? params.get("var") : variables[0];
+  const gridded = (await allCollections()).filter(isGridded);
+  const [colormaps, regions, areaAvailable] = await Promise.all([
+    getCached("/tiles/colormaps").then((d) => d.colormaps).catch(() => FAVOURITE_COLORMAPS),
+    listRegions(),
+    canAreaMean(),
+  ]);
+  const tileBase = () => `/tiles/${encodeURIComponent(cid)}/${encodeURIComponent(variable)}`;
+  let tj = await getJSON(`${tileBase()}/tilejson.json`);
+  let times = tj["sco:times"] || [];
+
+  // -- controls ---------------------------------------------------------------------------
+  const collectionSelect = select(gridded.map((d) => ({ value: d.id, label: d.title || d.id })), cid);
+  const variableSelect = select(variables.map((v) => ({ value: v, label: `${v} (${variableInfo(doc, v).description || v})` })), variable);
+  const slider = el("input", { type: "range", min: 0, step: 1, class: "time-slider" });
+  const timeLabel = el("output", { class: "time-label", "aria-live": "polite" });
+  const prev = el("button", { type: "button", "aria-label": "Previous time step" }, "◀");
+  const next = el("button", { type: "button", "aria-label": "Next time step" }, "▶");
+  const cmapSelect = select([...new Set([...FAVOURITE_COLORMAPS, ...colormaps])].filter((c) => colormaps.includes(c)), "");
+  const minInput = el("input", { type: "number", step: "any", inputmode: "decimal" });
+  const maxInput = el("input", { type: "number", step: "any", inputmode: "decimal" });
+  const resetStyle = el("button", { type: "button" }, "Default colours");
+  const styleStatus = el("p", { class: "error", role: "alert" });
+  const leg = legend();
+  const cursor = statusLine("cursor-value");
+  cursor.textContent = "Move the pointer over the map to read values.";
+  const regionSelect = select([{ value: "", label: regions.length ? "choose a region" : "no regions on this hub" }], "", { disabled: !regions.length });
+  for (const [kind, title] of [["ar6", "IPCC AR6 regions"], ["country", "Countries"]]) {
+    const group = el("optgroup", { label: title });
+    for (const r of regions.filter((x) => x.kind === kind)) group.append(new Option(r.name, r.id));
+    if (group.children.length) regionSelect.append(group);
+  }
+  const areaStatus = statusLine();
+  const timeField = el("fieldset", { class: "time-field" },
+    el("legend", {}, "Time"),
+    el("div", { class: "row" }, prev, slider, next),
+    timeLabel);
+  slider.setAttribute("aria-label", "Time step");
+
+  const mapNode = el("div", { class: "map", id: "viewer-map" });
+  const chart = chartPanel({
+    heading: "Time series",
+    filename: slug(`${cid}-${variable}`),
+    onClear: () => clearMarks(),
+    emptyText: "Click the map for the time series at a point, or draw a box or choose a region for an area mean.",
+  });
+  const heading = el("h1", {}, doc.title || cid);
+  const controls = el("form", { class: "controls panel", "aria-label": "Map controls", onsubmit: (e) => e.preventDefault() },
+    field("Collection", collectionSelect).wrap,
+    field("Variable", variableSelect).wrap,
+    timeField,
+    el("fieldset", {}, el("legend", {}, "Colours"),
+      field("Colour map", cmapSelect).wrap,
+      el("div", { class: "row two" }, field("Minimum", minInput).wrap, field("Maximum", maxInput).wrap),
+      el("div", { class: "buttons" }, resetStyle), styleStatus),
+    leg.node,
+    el("fieldset", {}, el("legend", {}, "Time series"),
+      el("p", { class: "hint" }, "Click the map (or press Enter on it) for the series at a point. Draw a box or choose a region for the area-weighted mean."),
+      el("div", { class: "buttons" }, el("span", { class: "tool-slot" })),
+      field("Region", regionSelect).wrap,
+      areaStatus));
+  main.append(el("section", { class: "viewer" },
+    el("div", { class: "view-head" }, heading,
+      el("p", { class: "links" },
+        el("a", { href: `#/dataset/${encodeURIComponent(cid)}` }, "Details"), " · ",
+        el("a", { href: `#/download/${encodeURIComponent(cid)}` }, "Download"), " · ",
+        el("a", { href: `#/compare?a=${encodeURIComponent(`${cid}:${variable}`)}` }, "Compare"))),
+    el("div", { class: "viewer-layout" }, controls,
+      el("div", { class: "map-column" }, el("div", { class: "map-frame" }, mapNode, cursor), chart.node))));
+
+  // -- the map ------------------------------------------------------------------------------
+  const polar = await polarMap(mapNode, doc, variable);
+  const map = polar ? polar.map : createMap(mapNode, { label: `Map of ${doc.title || cid}` });
+  const [w, s, e, n] = tj.bounds || [-180, -85, 180, 85];
+  if (!polar) {
+    const fill = Math.ceil(2 * Math.log2(Math.max(256, mapNode.clientWidth) / 256)) / 2;
+    if (e - w > 300) map.setView([Math.max(-60, Math.min(60, (s + n) / 2)), 0], Math.max(1, fill));
+    else map.fitBounds([[s, w], [n, e]], { padding: [10, 10] });
+  }
+  let layer = null;
+  const marks = L.layerGroup().addTo(map);
+  const toLonLat = polar ? polar.toLonLat : (ll) => [wrapLon(ll.lng), ll.lat];
+
+  let style = { colormap: tj["sco:colormap"], min: tj["sco:range"][0], max: tj["sco:range"][1] };
+  if (params.get("cmap") && colormaps.includes(params.get("cmap"))) style.colormap = params.get("cmap");
+  if (params.has("min") && params.has("max") && Number(params.get("min")) < Number(params.get("max"))) {
+    style.min = Number(params.get("min"));
+    style.max = Number(params.get("max"));
+  }
+  let index = times.length ? times.length - 1 : 0;
+  if (params.has("t")) index = Math.max(0, Math.min(times.length - 1, Number(params.get("t")) || 0));
+
+  const layerQuery = () => ({
+    datetime: times.length ? times[index] : "",
+    colormap: style.colormap,
+    rescale: `${style.min},${style.max}`,
+  });
+  function syncControls() {
+    cmapSelect.value = style.colormap;
+    minInput.value = String(style.min);
+    maxInput.value = String(style.max);
+    timeField.hidden = times.length === 0;
+    slider.max = String(Math.max(0, times.length - 1));
+    slider.value = String(index);
+    timeLabel.textContent = times.length
+      ? `${dateLabel(times[index], true)} UTC (step ${index + 1} of ${times.length})`
+      : "static (no time axis)";
+    slider.setAttribute("aria-valuetext", times.length ? dateLabel(times[index], true) : "static");
+    prev.disabled = index <= 0;
+    next.disabled = index >= times.length - 1;
+  }
+  async function refreshLegend() {
+    const doc2 = await getJSON(`${tileBase()}/legend.json`, { colormap: style.colormap, rescale: `${style.min},${style.max}` });
+    const info = variableInfo(doc, variable);
+    leg.update(doc2, `${info.description || variable} (${unitsLabel(info.unit) || "no units"})`);
+  }
+  function refreshLayer() {
+    const q = layerQuery();
+    mapNode.dataset.time = q.datetime;
+    mapNode.dataset.layer = `${cid}:${variable}`;
+    updateQuery({ var: variable, t: times.length ? index : "", cmap: style.colormap, min: style.min, max: style.max });
+    if (polar) {
+      polar.setImage(url(`/portal/native/${encodeURIComponent(cid)}/${encodeURIComponent(variable)}.png`, q));
+    } else {
+      const template = url(`${tileBase()}/{z}/{x}/{y}.png`, q);
+      if (layer) layer.setUrl(template);
+      else {
+        layer = L.tileLayer(template, {
+          maxNativeZoom: Math.max(0, tj.maxzoom || 0),
+          maxZoom: 12,
+          noWrap: true,
+          bounds: [[Math.max(-85.05, s), w], [Math.min(85.05, n), e]],
+          className: "data-layer",
+          attribution: "",
+        }).addTo(map);
+      }
+    }
+    syncControls();
+  }
+  const refreshSoon = debounce(refreshLayer, 120);
+
+  // -- events -------------------------------------------------------------------------------
+  collectionSelect.addEventListener("change", () => {
+    window.location.hash = `#/map/${encodeURIComponent(collectionSelect.value)}`;
+  });
+  variableSelect.addEventListener("change", async () => {
+    variable = variableSelect.value;
+    tj = await getJSON(`${tileBase()}/tilejson.json`);
+    times = tj["sco:times"] || [];
+    index = Math.min(index, Math.max(0, times.length - 1));
+    style = { colormap: tj["sco:colormap"], min: tj["sco:range"][0], max: tj["sco:range"][1] };
+    chart.show([], { units: "" });
+    refreshLayer();
+    refreshLegend();
+  });
+  slider.addEventListener("input", () => {
+    index = Number(slider.value);
+    syncControls();
+    refreshSoon();
+  });
+  prev.addEventListener("click", () => {
+    index = Math.max(0, index - 1);
+    refreshLayer();
+  });
+  next.addEventListener("click", () => {
+    index = Math.min(times.length - 1, index + 1);
+    refreshLayer();
+  });
+  const applyStyle = () => {
+    const low = Number(minInput.value);
+    const high = Number(maxInput.value);
+    if (!(minInput.value !== "" && maxInput.value !== "" && low < high)) {
+      styleStatus.textContent = "The minimum must be below the maximum.";
+      return;
+    }
+    styleStatus.textContent = "";
+    style = { colormap: cmapSelect.value, min: low, max: high };
+    refreshLayer();
+    refreshLegend();
+  };
+  cmapSelect.addEventListener("change", applyStyle);
+  minInput.addEventListener("change", applyStyle);
+  maxInput.addEventListener("change", applyStyle);
+  resetStyle.addEventListener("click", () => {
+    style = { colormap: tj["sco:colormap"], min: tj["sco:range"][0], max: tj["sco:range"][1] };
+    styleStatus.textContent = "";
+    refreshLayer();
+    refreshLegend();
+  });
+
+  let hoverController = null;
+  const readValue = debounce(async (latlng) => {
+    const [lon, lat] = toLonLat(latlng);
+    if (!Number.isFinite(lon) || !Number.isFinite(lat) || Math.abs(lat) > 90) return;
+    if (hoverController) hoverController.abort();
+    hoverController = new AbortController();
+    try {
+      const found = await pointSeries(cid, variable, lon, lat, { datetime: times.length ? times[index] : undefined, signal: hoverController.signal });
+      const value = found.values.length ? found.values[found.values.length - 1] : null;
+      cursor.textContent = `${lonLatLabel(lon, lat)}: ${value === null ? "no data" : `${fmt(value)} ${unitsLabel(found.units)}`}`;
+    } catch (err) {
+      if (err.name !== "AbortError") cursor.textContent = `${lonLatLabel(lon, lat)}: ${err.status === 400 ? "outside the grid" : err.message}`;
+    }
+  }, 150);
+  map.on("mousemove", (ev) => readValue(ev.latlng));
+
+  function clearMarks() {
+    marks.clearLayers();
+    if (tool) tool.setBox(null);
+  }
+  async function plotPoint(latlng) {
+    const [lon, lat] = toLonLat(latlng);
+    if (!Number.isFinite(lon) || !Number.isFinite(lat)) return;
+    chart.setStatus(`Reading the series at ${lonLatLabel(lon, lat)}…`);
+    try {
+      const found = await pointSeries(cid, variable, lon, lat);
+      L.circleMarker(latlng, { radius: 5, color: "#111", weight: 2, fillColor: "#fff", fillOpacity: 1 }).addTo(marks);
+      if (!found.times.length) {
+        chart.setStatus(`${lonLatLabel(lon, lat)}: ${fmt(found.values[0])} ${unitsLabel(found.units)} (this collection has no time axis).`);
+        return;
+      }
+      chart.add({ label: `point ${lonLatLabel(found.lon, found.lat)}`, times: found.times, values: found.values },
+        { units: found.units, title: `${variableInfo(doc, variable).description || variable}, ${doc.title || cid}` });
+      chart.setStatus(`Series at the cell nearest ${lonLatLabel(lon, lat)} added to the chart.`);
+    } catch (err) {
+      chart.setStatus(err.status === 400 ? `No data at ${lonLatLabel(lon, lat)}: ${err.message}` : `Could not read the series: ${err.message}`);
+    }
+  }
+  map.on("click", (ev) => {
+    if (tool && tool.justDrew()) return;
+    plotPoint(ev.latlng);
+  });
+  map.getContainer().addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && ev.target === map.getContainer()) plotPoint(map.getCenter());
+  });
+
+  async function plotArea(what, label) {
+    if (!areaAvailable) {
+      areaStatus.textContent = "Area means need the hub's processes API (/processes), which this hub does not serve.";
+      return;
+    }
+    areaStatus.textContent = `Computing the area-weighted mean over ${label}…`;
+    try {
+      const found = await areaSeries(cid, variable, what);
+      chart.add({ label: `mean over ${label}`, times: found.times, values: found.values },
+        { units: found.units, title: `${variableInfo(doc, variable).description || variable}, ${doc.title || cid}` });
+      areaStatus.textContent = `Area-weighted mean over ${label} (${found.cells ?? "?"} cells) added to the chart.`;
+    } catch (err) {
+      areaStatus.textContent = `Could not compute the area mean: ${err.message}`;
+    }
+  }
+  const tool = boxTool(map, {
+    label: "Draw a box",
+    toBox: polar ? polar.toBbox : undefined,
+    onBox(box) {
+      if (polar) {
+        const geometry = polar.boxGeometry(box);
+        if (geometry) plotArea({ geometry }, "the drawn box");
+        else areaStatus.textContent = "A box around the pole has no lon/lat outline: draw one beside the pole, or choose a region.";
+      }
+      else plotArea({ bbox: box }, `box ${box.join(", ")}`);
+    },
+  });
+  controls.querySelector(".tool-slot").replaceWith(tool.button);
+  let regionLayer = null;
+  regionSelect.addEventListener("change", async () => {
+    if (regionLayer) regionLayer.remove();
+    regionLayer = null;
+    const id = regionSelect.value;
+    if (!id) return;
+    const region = regions.find((r) => r.id === id);
+    try {
+      const feature = await getJSON(`/regions/${encodeURIComponent(id)}`);
+      if (polar) {
+        const shape = polarRegion(feature);
+        regionLayer = L.layerGroup([
+          L.geoJSON(shape.fill, { style: { stroke: false, fillColor: "#d1495b", fillOpacity: 0.08 }, interactive: false, coordsToLatLng: polar.coordsToLatLng }),
+          L.geoJSON(shape.outline, { style: { color: "#d1495b", weight: 2 }, interactive: false, coordsToLatLng: polar.coordsToLatLng }),
+        ]).addTo(map);
+      } else {
+        regionLayer = L.geoJSON(feature, { style: { color: "#d1495b", weight: 2, fillOpacity: 0.06 }, interactive: false }).addTo(map);
+      }
+    } catch {
+      regionLayer = null;
+    }
+    plotArea({ region: id }, region ? region.name : id);
+  });
+
+  syncControls();
+  refreshLayer();
+  await refreshLegend();
+  return {
+    destroy() {
+      readValue.cancel();
+      refreshSoon.cancel();
+      if (hoverController) hoverController.abort();
+      tool.destroy();
+      chart.destroy();
+      map.remove();
+    },
+  };
+}
