@@ -58,8 +58,14 @@ class Settings(BaseSettings):
 
     @property
     def resolved_catalog_url(self) -> str:
-        """Catalog URL, defaulting to ``sqlite:///<home>/catalog.db``."""
+        """Catalog URL, defaulting to ``sqlite:///<home>/catalog.db``.
+
+        A PostgreSQL URL without a driver (``postgresql://``) gets psycopg 3's.
+        """
         if self.catalog_url:
+            scheme, sep, rest = self.catalog_url.partition("://")
+            if sep and scheme in ("postgresql", "postgres"):
+                return f"postgresql+psycopg://{rest}"
             return self.catalog_url
         return f"sqlite:///{self.resolved_home / 'catalog.db'}"
 

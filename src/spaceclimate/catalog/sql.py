@@ -361,6 +361,7 @@ class SQLCatalogBackend:
         in order from the ``ix_sco_items_collection_time`` index.
         """
         i, c = schema.items.c, schema.collections.c
+        _check_bbox(query)
         conds = self._item_conditions(query)
         join = schema.items.join(schema.collections, i.collection_id == c.id)
         with self.engine.connect() as conn:
@@ -380,7 +381,7 @@ class SQLCatalogBackend:
                 select(i.doc)
                 .select_from(join)
                 .where(where)
-                .order_by(*self.filters.order_by(query.sortby), i.collection_id, i.start, i.item_id)
+                .order_by(*self.filters.order_by(query.sortby), *_DEFAULT_ORDER)
                 .limit(query.limit)
                 .offset(query.offset)
             ).scalars()
@@ -390,6 +391,7 @@ class SQLCatalogBackend:
     def search_collections(self, query: SearchQuery) -> SearchResult:
         """Search collections by bbox, time, ECV, agency, free text and ids."""
         c = schema.collections.c
+        _check_bbox(query)
         conds: list[Any] = list(self._collection_filter(query))
         if query.ids:
             conds.append(c.id.in_(query.ids))
@@ -401,7 +403,7 @@ class SQLCatalogBackend:
             conds += [c.minx <= maxx, c.maxx >= minx, c.miny <= maxy, c.maxy >= miny]
         if query.q:
             conds.append(_text_match(query.q, lambda w: c.text.contains(w, autoescape=True)))
-        where = and_(*conds)
+        where = and_(true(), *conds)
         with self.engine.connect() as conn:
             matched = conn.execute(
                 select(func.count()).select_from(schema.collections).where(where)
@@ -411,6 +413,23 @@ class SQLCatalogBackend:
             ).scalars()
             features = [dict(d) for d in rows]
         return SearchResult(features=features, matched=int(matched or 0))
+
+
+#: The order of search results after any sort keys: by collection, time (untimed items
+#: first, on every database), id; the same as index ``ix_sco_items_collection_time``.
+_DEFAULT_ORDER = (
+    schema.items.c.collection_id,
+    schema.items.c.start.asc().nulls_first(),
+    schema.items.c.item_id,
+)
+
+
+def _check_bbox(query: SearchQuery) -> None:
+    """Refuse a bbox whose corners are swapped (split antimeridian-crossing boxes first)."""
+    if query.bbox is not None:
+        minx, miny, maxx, maxy = query.bbox
+        if minx > maxx or miny > maxy:
+            raise InputError(f"bbox {list(query.bbox)}: minx > maxx or miny > maxy")
 
 
 def _text_match(q: str, word_matches: Callable[[str], ColumnElement[bool]]) -> ColumnElement[bool]:

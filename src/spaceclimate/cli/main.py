@@ -186,6 +186,28 @@ def catalog_show(
         out.print(f"  v{v.version} {v.created:%Y-%m-%d %H:%M} {v.cube_href} {len(v.sources)} src")
 
 
+@catalog_app.command("migrate")
+@guarded
+def catalog_migrate(
+    revision: Annotated[str, typer.Option(help="Target revision; default the newest.")] = "head",
+) -> None:
+    """Bring the catalog database (SQLite or PostgreSQL) to the newest schema migration."""
+    from sqlalchemy.exc import OperationalError
+
+    from spaceclimate.catalog import migrate
+    from spaceclimate.catalog.engine import create_catalog_engine, redact_url
+
+    url = get_settings().resolved_catalog_url
+    engine = create_catalog_engine(url)
+    try:
+        before, after = migrate.upgrade(engine, revision)
+    except OperationalError as exc:
+        raise InputError(f"catalog {redact_url(url)}: cannot connect ({exc.orig})") from exc
+    finally:
+        engine.dispose()
+    out.print(f"catalog {redact_url(url)}: schema {before or 'none'} -> {after}", highlight=False)
+
+
 def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     if not text:
         return None

@@ -59,7 +59,8 @@ class Hub:
     # -- plumbing ---------------------------------------------------------------------------
     def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        response = self._http.get(path, params=clean)
+        # no params at all for a `next` link: httpx would replace its query string
+        response = self._http.get(path, params=clean or None)
         raise_for_problem(response)
         return response
 

@@ -28,13 +28,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     insert,
     select,
     update,
 )
 
-from spaceclimate.catalog.sql import configure_sqlite
+from spaceclimate.catalog.engine import create_catalog_engine
 from spaceclimate.errors import ConflictError, NotFoundError
 
 metadata = MetaData()
@@ -124,9 +123,7 @@ class JobStore:
     """Create, claim, update and list jobs in the database at *url*."""
 
     def __init__(self, url: str) -> None:
-        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
-        if url.startswith("sqlite"):
-            configure_sqlite(self.engine)
+        self.engine: Engine = create_catalog_engine(url)
         metadata.create_all(self.engine)
 
     def close(self) -> None:

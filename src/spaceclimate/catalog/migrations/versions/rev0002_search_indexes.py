@@ -1,8 +1,9 @@
 """Search indexes: items by collection version in time order; PostgreSQL's GiST of box and time.
 
-Both databases get a B-tree over ``(collection_id, version, start, item_id)``: a collection's
-items in the order search returns them, so a page of one collection is read in order and
-stops at the page's end, however many items and versions the collection has.
+Both databases get a B-tree over ``(collection_id, version, start, item_id)`` (items without
+time first): a collection's items in the order search returns them, so a page of one
+collection is read in order and stops at the page's end, however many items and versions
+the collection has.
 
 PostgreSQL also gets one GiST index over each item's
 ``box(point(minx, miny), point(maxx, maxy))`` and
@@ -29,11 +30,13 @@ depends_on = None
 
 def upgrade() -> None:
     """Create the collection-order B-tree; on PostgreSQL the function and GiST index too."""
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    nulls = " NULLS FIRST" if postgresql else ""  # SQLite sorts NULL first already
     op.execute(
         "CREATE INDEX IF NOT EXISTS ix_sco_items_collection_time "
-        "ON sco_items (collection_id, version, start, item_id)"
+        f"ON sco_items (collection_id, version, start{nulls}, item_id)"
     )
-    if op.get_bind().dialect.name != "postgresql":
+    if not postgresql:
         return
     op.execute(
         "CREATE OR REPLACE FUNCTION sco_utc(text) RETURNS timestamptz "
