@@ -21,6 +21,7 @@ from spaceclimate.api.tiles.cache import LRUCache
 from spaceclimate.api.tiles.colormaps import apply_colormap, get_lut
 from spaceclimate.api.tiles.grids import open_level
 from spaceclimate.api.tiles.render import encode_png
+from spaceclimate.catalog.records import cube_href
 from spaceclimate.ecv import get_variable
 from spaceclimate.errors import InputError, RecipeError
 from spaceclimate.store.overviews import grid_dims, overview_path, read_overview_levels
@@ -130,7 +131,7 @@ class ThumbnailMaker:
     def png(self, collection_id: str) -> bytes:
         """Return the preview PNG of a collection (404 for unknown ids)."""
         doc = self.ctx.collection(collection_id)
-        href = str(doc["assets"]["zarr"]["href"])
+        href = cube_href(doc)
         cached = self.cache.get(href)
         if cached is not None:
             return cached

@@ -62,6 +62,29 @@ export async function postJSON(path, body, options = {}) {
   return response.json();
 }
 
+/**
+ * Send a request with a method, an optional JSON body and extra headers; returns the JSON
+ * answer (null for an empty body). Throws HubError with the problem's detail.
+ */
+export async function requestJSON(method, path, body = undefined, options = {}) {
+  const headers = { Accept: "application/json", ...(options.headers || {}) };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(url(path, options.query || {}), {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: options.signal,
+  });
+  if (!response.ok) throw await problem(response);
+  const text = await response.text();
+  return text ? JSON.parse(text) : null;
+}
+
+/** Forget the cached list of collections (after a job published a derived collection). */
+export function forgetCollections() {
+  cache.delete(url("/stac/collections", { limit: 1000 }));
+}
+
 const cache = new Map();
 /** GET a JSON document once per page load (collections, tilejson without query...). */
 export function getCached(path, query = {}) {

@@ -93,6 +93,7 @@ export function chartPanel({ heading = "Time series", filename = "series", onCle
       borderWidth: 1.6,
       pointRadius: s.times.length <= 80 ? 2.5 : 0,
       spanGaps: false,
+      ...(s.style || {}), // per-series look, e.g. a dashed trend line or points without a line
     }));
     const config = {
       type: "line",
@@ -120,7 +121,12 @@ export function chartPanel({ heading = "Time series", filename = "series", onCle
         },
         plugins: {
           title: { display: true, text: current.title, font: { size: 14 } },
-          legend: { display: true, position: "bottom" },
+          legend: {
+            display: true,
+            position: "bottom",
+            // series that set a point style (a dashed trend line, points) show it in the legend
+            labels: { usePointStyle: series.some((s) => s.style && s.style.pointStyle) },
+          },
           tooltip: {
             callbacks: {
               title: (items) => (items.length ? tickLabel(items[0].parsed.x, 1) : ""),

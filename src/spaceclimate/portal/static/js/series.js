@@ -6,6 +6,7 @@ import { collection, getText } from "./api.js";
 import { dataVariables, isGridded, variableInfo, viewRoute } from "./collections.js";
 import { chartPanel, slug } from "./charts.js";
 import { updateQuery } from "./app.js";
+import { trendTool } from "./seriestrend.js";
 
 /** Split one CSV line (quotes allowed). */
 export function splitCSV(line) {
@@ -74,6 +75,8 @@ export async function mountSeries(main, { args, params }) {
   const variable = variables.includes(params.get("var")) ? params.get("var") : variables[0];
   const variableSelect = select(variables.map((v) => ({ value: v, label: `${v} (${variableInfo(doc, v).description || v})` })), variable);
   const chart = chartPanel({ heading: "Time series", filename: slug(`${cid}-${variable}`) });
+  let shown = null; // what the chart shows: {variable, series, units, title, description}
+  const trend = trendTool({ cid, chart, current: () => shown });
   main.append(el("section", { class: "series-view" },
     el("div", { class: "view-head" }, el("h1", {}, doc.title || cid),
       el("p", { class: "links" },
@@ -81,7 +84,8 @@ export async function mountSeries(main, { args, params }) {
         el("a", { href: `#/download/${encodeURIComponent(cid)}` }, "Download"))),
     el("p", { class: "intro" }, doc.description || ""),
     el("form", { class: "panel inline-form", onsubmit: (e) => e.preventDefault() }, field("Variable", variableSelect).wrap),
-    chart.node));
+    chart.node,
+    trend.node));
 
   async function draw(name) {
     chart.setStatus("Loading the series…");
@@ -93,7 +97,10 @@ export async function mountSeries(main, { args, params }) {
       times: g.times,
       values: g.values[name],
     }));
-    chart.show(series, { units: columns[name] || info.unit || "", title: `${info.description || name}, ${doc.title || cid}` });
+    const units = columns[name] || info.unit || "";
+    shown = { variable: name, series, units, title: `${info.description || name}, ${doc.title || cid}`, description: info.description || name };
+    chart.show(series, { units, title: shown.title });
+    trend.reset();
     chart.setStatus(`${series.length} series loaded.`);
     updateQuery({ var: name });
   }

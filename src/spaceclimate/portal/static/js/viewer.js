@@ -9,6 +9,7 @@ import { chartPanel, slug } from "./charts.js";
 import { areaSeries, canAreaMean, listRegions, lonLatLabel, pointSeries, wrapLon } from "./analysis.js";
 import { polarMap, polarRegion } from "./polar.js";
 import { updateQuery } from "./app.js";
+import { analysisPanel, derivedNote, seriesAnomalySwitch } from "./mapanalysis.js";
 
 const L = window.L;
 const FAVOURITE_COLORMAPS = ["viridis", "cividis", "plasma", "magma", "inferno", "RdYlBu_r", "RdBu_r", "coolwarm", "Blues", "Blues_r", "YlGnBu", "terrain", "tab20", "Greys"];
@@ -48,6 +49,7 @@ export async function mountViewer(main, { args, params }) {
   const variables = dataVariables(doc);
   let variable = variables.includes(params.get("var")) ? params.get("var") : variables[0];
   const gridded = (await allCollections()).filter(isGridded);
+  if (!gridded.some((d) => d.id === cid)) gridded.push(doc); // e.g. just derived by a job
   const [colormaps, regions, areaAvailable] = await Promise.all([
     getCached("/tiles/colormaps").then((d) => d.colormaps).catch(() => FAVOURITE_COLORMAPS),
     listRegions(),
@@ -93,6 +95,17 @@ export async function mountViewer(main, { args, params }) {
     emptyText: "Click the map for the time series at a point, or draw a box or choose a region for an area mean.",
   });
   const heading = el("h1", {}, doc.title || cid);
+  const note = await derivedNote(doc);
+  const analysis = analysisPanel({
+    doc,
+    getVariable: () => variable,
+    times,
+    onResult({ cid: derived, variable: derivedVariable }) {
+      const at = times.length ? times[index] : "";
+      window.location.hash = `#/map/${encodeURIComponent(derived)}?var=${encodeURIComponent(derivedVariable)}${at ? `&at=${encodeURIComponent(at)}` : ""}`;
+    },
+  });
+  const asAnomalies = times.length ? seriesAnomalySwitch(times) : null;
   const controls = el("form", { class: "controls panel", "aria-label": "Map controls", onsubmit: (e) => e.preventDefault() },
     field("Collection", collectionSelect).wrap,
     field("Variable", variableSelect).wrap,
@@ -106,13 +119,16 @@ export async function mountViewer(main, { args, params }) {
       el("p", { class: "hint" }, "Click the map (or press Enter on it) for the series at a point. Draw a box or choose a region for the area-weighted mean."),
       el("div", { class: "buttons" }, el("span", { class: "tool-slot" })),
       field("Region", regionSelect).wrap,
-      areaStatus));
+      asAnomalies ? asAnomalies.node : null,
+      areaStatus),
+    analysis ? analysis.node : null);
   main.append(el("section", { class: "viewer" },
     el("div", { class: "view-head" }, heading,
       el("p", { class: "links" },
         el("a", { href: `#/dataset/${encodeURIComponent(cid)}` }, "Details"), " · ",
         el("a", { href: `#/download/${encodeURIComponent(cid)}` }, "Download"), " · ",
         el("a", { href: `#/compare?a=${encodeURIComponent(`${cid}:${variable}`)}` }, "Compare"))),
+    note,
     el("div", { class: "viewer-layout" }, controls,
       el("div", { class: "map-column" }, el("div", { class: "map-frame" }, mapNode, cursor), chart.node))));
 
@@ -137,6 +153,13 @@ export async function mountViewer(main, { args, params }) {
   }
   let index = times.length ? times.length - 1 : 0;
   if (params.has("t")) index = Math.max(0, Math.min(times.length - 1, Number(params.get("t")) || 0));
+  else if (params.has("at") && times.length) { // the time step nearest a date (from another layer)
+    const at = Date.parse(params.get("at"));
+    if (Number.isFinite(at)) {
+      const gaps = times.map((t) => Math.abs(Date.parse(t) - at));
+      index = gaps.indexOf(Math.min(...gaps));
+    }
+  }
 
   const layerQuery = () => ({
     datetime: times.length ? times[index] : "",
@@ -245,6 +268,7 @@ export async function mountViewer(main, { args, params }) {
     try {
       const found = await pointSeries(cid, variable, lon, lat, { datetime: times.length ? times[index] : undefined, signal: hoverController.signal });
       const value = found.values.length ? found.values[found.values.length - 1] : null;
+      Object.assign(cursor.dataset, { lon: found.lon, lat: found.lat, value: value === null ? "" : value, time: found.times.length ? found.times[found.times.length - 1] : "" });
       cursor.textContent = `${lonLatLabel(lon, lat)}: ${value === null ? "no data" : `${fmt(value)} ${unitsLabel(found.units)}`}`;
     } catch (err) {
       if (err.name !== "AbortError") cursor.textContent = `${lonLatLabel(lon, lat)}: ${err.status === 400 ? "outside the grid" : err.message}`;
@@ -252,9 +276,32 @@ export async function mountViewer(main, { args, params }) {
   }, 150);
   map.on("mousemove", (ev) => readValue(ev.latlng));
 
+  let lastArea = null; // the last box or region averaged: {what, label}
   function clearMarks() {
+    lastArea = null;
     marks.clearLayers();
     if (tool) tool.setBox(null);
+  }
+  /** A series as read, or as anomalies against the chosen baseline (computed here). */
+  function seriesShown(series) {
+    const name = variableInfo(doc, variable).description || variable;
+    if (!asAnomalies || !asAnomalies.enabled()) {
+      return { series, title: `${name}, ${doc.title || cid}`, suffix: "" };
+    }
+    const anomaly = asAnomalies.apply(series);
+    const against = `anomaly against ${anomaly.period.label}`;
+    return {
+      series: { ...series, label: `${series.label}, ${against}`, values: anomaly.values },
+      title: `${name}, ${against}, ${doc.title || cid}`,
+      suffix: ` as anomalies against ${anomaly.period.label} (${anomaly.kind === "dayofyear" ? "day-of-year" : anomaly.kind === "month" ? "monthly" : "whole-period"} climatology)`,
+    };
+  }
+  if (asAnomalies) {
+    asAnomalies.onChange(() => { // never mix plain series and anomalies in one chart
+      chart.show([], { units: "" });
+      marks.clearLayers(); // point series are gone; the last box or region is plotted again
+      if (lastArea) plotArea(lastArea.what, lastArea.label);
+    });
   }
   async function plotPoint(latlng) {
     const [lon, lat] = toLonLat(latlng);
@@ -267,9 +314,9 @@ export async function mountViewer(main, { args, params }) {
         chart.setStatus(`${lonLatLabel(lon, lat)}: ${fmt(found.values[0])} ${unitsLabel(found.units)} (this collection has no time axis).`);
         return;
       }
-      chart.add({ label: `point ${lonLatLabel(found.lon, found.lat)}`, times: found.times, values: found.values },
-        { units: found.units, title: `${variableInfo(doc, variable).description || variable}, ${doc.title || cid}` });
-      chart.setStatus(`Series at the cell nearest ${lonLatLabel(lon, lat)} added to the chart.`);
+      const shown = seriesShown({ label: `point ${lonLatLabel(found.lon, found.lat)}`, times: found.times, values: found.values });
+      chart.add(shown.series, { units: found.units, title: shown.title });
+      chart.setStatus(`Series at the cell nearest ${lonLatLabel(lon, lat)}${shown.suffix} added to the chart.`);
     } catch (err) {
       chart.setStatus(err.status === 400 ? `No data at ${lonLatLabel(lon, lat)}: ${err.message}` : `Could not read the series: ${err.message}`);
     }
@@ -287,12 +334,13 @@ export async function mountViewer(main, { args, params }) {
       areaStatus.textContent = "Area means need the hub's processes API (/processes), which this hub does not serve.";
       return;
     }
+    lastArea = { what, label };
     areaStatus.textContent = `Computing the area-weighted mean over ${label}…`;
     try {
       const found = await areaSeries(cid, variable, what);
-      chart.add({ label: `mean over ${label}`, times: found.times, values: found.values },
-        { units: found.units, title: `${variableInfo(doc, variable).description || variable}, ${doc.title || cid}` });
-      areaStatus.textContent = `Area-weighted mean over ${label} (${found.cells ?? "?"} cells) added to the chart.`;
+      const shown = seriesShown({ label: `mean over ${label}`, times: found.times, values: found.values });
+      chart.add(shown.series, { units: found.units, title: shown.title });
+      areaStatus.textContent = `Area-weighted mean over ${label} (${found.cells ?? "?"} cells)${shown.suffix} added to the chart.`;
     } catch (err) {
       areaStatus.textContent = `Could not compute the area mean: ${err.message}`;
     }
@@ -344,6 +392,7 @@ export async function mountViewer(main, { args, params }) {
       if (hoverController) hoverController.abort();
       tool.destroy();
       chart.destroy();
+      if (analysis) analysis.destroy();
       map.remove();
     },
   };

@@ -1,0 +1,272 @@
+// The map viewer's analyses: an "Analysis" panel that runs the hub's `anomaly` and `trend`
+// processes as jobs (progress, cancel, the job's message when it fails) and then shows the
+// derived collection they publish; the note naming a derived layer with a way back to its
+// source; and the "as anomalies against a baseline" switch of the time-series panel.
+
+import { el, field, newId, select, statusLine } from "./dom.js";
+import { collection, forgetCollections } from "./api.js";
+import { hasTime, isProjected } from "./collections.js";
+import { JobFailed, cancelJob, runJob } from "./jobs.js";
+import { anomalies, defaultBaseline, parsePeriod, periodInterval, periodLabel } from "./climate.js";
+
+const METHODS = { ols: "least squares (OLS)", sen: "Sen's slope" };
+
+/** A year/date text input with a label and a placeholder. */
+function periodInput(value, placeholder) {
+  return el("input", {
+    type: "text", inputmode: "numeric", autocomplete: "off", spellcheck: "false",
+    value: value || "", placeholder, maxlength: 10, size: 10,
+  });
+}
+
+/** Radio buttons in a fieldset: returns {node, value(), onChange(fn)}. */
+function radios(name, legendText, options, selected) {
+  const inputs = [];
+  const node = el("fieldset", { class: "radios" }, el("legend", {}, legendText),
+    options.map(({ value, label }) => {
+      const input = el("input", { type: "radio", name, value, id: newId("r"), checked: value === selected });
+      inputs.push(input);
+      return el("div", { class: "check" }, input, el("label", { for: input.id }, label));
+    }));
+  return {
+    node,
+    value: () => (inputs.find((i) => i.checked) || inputs[0]).value,
+    onChange: (fn) => inputs.forEach((i) => i.addEventListener("change", fn)),
+  };
+}
+
+/**
+ * What a derived collection is, from its `sco:derived_from` record: {process, source,
+ * variable, label} (label such as "Anomaly of sst against 2007–2009"), or null.
+ */
+export function derivedInfo(doc) {
+  const from = doc["sco:derived_from"];
+  if (!from || typeof from !== "object" || !from.process) return null;
+  const params = from.parameters || {};
+  const source = String(params.collection || ((from.inputs || [])[0] || {}).collection || "");
+  const variable = String(params.variable || "");
+  const what = variable || "the data";
+  let label = String(doc.title || doc.id);
+  if (from.process === "anomaly" && params.baseline) {
+    const [a, b] = String(params.baseline).split("/");
+    const kind = params.kind === "relative" ? "Relative anomaly (%)" : "Anomaly";
+    label = `${kind} of ${what} against ${periodLabel(a, b ?? a)}`;
+  } else if (from.process === "trend") {
+    const range = params.datetime
+      ? `, ${String(params.datetime).split("/").map((t) => t.slice(0, 10)).join(" to ")}` : "";
+    label = `Trend of ${what} (${METHODS[params.method] || METHODS.ols}, per ${params.per || "decade"}${range})`;
+  }
+  return { process: String(from.process), source, variable, label };
+}
+
+/** The note above a derived layer: what it is and a link back to the source layer. */
+export async function derivedNote(doc) {
+  const info = derivedInfo(doc);
+  if (!info) return null;
+  let sourceTitle = info.source;
+  try {
+    sourceTitle = (await collection(info.source)).title || info.source;
+  } catch {
+    sourceTitle = info.source;
+  }
+  const back = `#/map/${encodeURIComponent(info.source)}${info.variable ? `?var=${encodeURIComponent(info.variable)}` : ""}`;
+  return el("div", { class: "derived-note", role: "note", "aria-label": "Derived layer" },
+    el("p", { class: "derived-label" }, info.label),
+    el("p", { class: "derived-source" }, `Computed by the hub's ${info.process} process from `,
+      el("cite", {}, sourceTitle), "."),
+    el("a", { class: "button", href: back, "data-role": "back-to-source" }, "Back to the source layer"));
+}
+
+/**
+ * The Analysis panel of a gridded collection with a time axis (three steps at least: a trend
+ * needs them). onResult({cid, variable, process}) is called with the derived collection once
+ * its job has succeeded. Returns {node, destroy()}, or null where it does not apply: static
+ * collections, and polar stereographic grids (their derived collections carry no projection
+ * the map could draw them with).
+ */
+export function analysisPanel({ doc, getVariable, times, onResult }) {
+  if (!hasTime(doc) || times.length < 3 || isProjected(doc)) return null;
+  const base = defaultBaseline(times) || { start: "", end: "" };
+  const mode = radios(newId("mode"), "Compute", [
+    { value: "anomaly", label: "Anomaly against a baseline" },
+    { value: "trend", label: "Trend map" },
+  ], "anomaly");
+  const baseStart = periodInput(base.start, "e.g. 1991");
+  const baseEnd = periodInput(base.end, "e.g. 2020");
+  const kind = select([
+    { value: "absolute", label: "absolute (units of the data)" },
+    { value: "relative", label: "relative (% of the climatology)" },
+  ], "absolute");
+  const method = select([
+    { value: "ols", label: "least squares (OLS)" },
+    { value: "sen", label: "Sen's slope (Mann-Kendall test)" },
+  ], "ols");
+  const per = select([{ value: "decade", label: "per decade" }, { value: "year", label: "per year" }], "decade");
+  const fitStart = periodInput("", "first step");
+  const fitEnd = periodInput("", "last step");
+  const anomalyPart = el("div", { class: "analysis-part" },
+    el("div", { class: "row two" },
+      field("Baseline start", baseStart).wrap, field("Baseline end", baseEnd).wrap),
+    el("small", { class: "hint" }, "Years (2007) or dates (2007-06-05). The default is the record's full years, or all of it for a short record."),
+    field("Difference", kind).wrap);
+  const trendPart = el("div", { class: "analysis-part", hidden: true },
+    field("Method", method).wrap,
+    field("Rate", per).wrap,
+    el("div", { class: "row two" },
+      field("Fit from (optional)", fitStart).wrap, field("Fit to (optional)", fitEnd).wrap));
+  const run = el("button", { type: "button", class: "primary" }, "Compute the anomaly map");
+  const cancel = el("button", { type: "button", hidden: true }, "Cancel");
+  const progressId = newId("progress");
+  const progress = el("progress", { id: progressId, max: 100, value: 0 });
+  const progressBox = el("div", { class: "job-progress", hidden: true },
+    el("label", { for: progressId }, "Job progress"), progress);
+  const status = statusLine();
+  const error = el("p", { class: "error", role: "alert" });
+  // a group, not a form: the panel sits inside the viewer's controls form
+  const node = el("div", { class: "analysis", role: "group", "aria-label": "Analysis" },
+    el("fieldset", {}, el("legend", {}, "Analysis"),
+      mode.node, anomalyPart, trendPart,
+      el("div", { class: "buttons" }, run, cancel), progressBox, status, error));
+
+  let controller = null;
+  let jobId = null;
+  const syncMode = () => {
+    const anomaly = mode.value() === "anomaly";
+    anomalyPart.hidden = !anomaly;
+    trendPart.hidden = anomaly;
+    run.textContent = anomaly ? "Compute the anomaly map" : "Compute the trend map";
+  };
+  mode.onChange(syncMode);
+
+  function inputs() {
+    const variable = getVariable();
+    if (mode.value() === "anomaly") {
+      const baseline = parsePeriod(baseStart.value, baseEnd.value, "baseline");
+      return { process: "anomaly", what: `anomalies against ${baseline.label}`,
+        inputs: { collection: doc.id, variable, baseline: baseline.text, kind: kind.value } };
+    }
+    const out = { collection: doc.id, variable, method: method.value, per: per.value };
+    let what = `the ${method.value === "sen" ? "Sen's slope" : "OLS"} trend per ${per.value}`;
+    if (fitStart.value.trim() || fitEnd.value.trim()) {
+      const period = parsePeriod(fitStart.value || times[0].slice(0, 10),
+        fitEnd.value || times[times.length - 1].slice(0, 10), "fit period");
+      out.datetime = periodInterval(period);
+      what += ` over ${period.label}`;
+    }
+    return { process: "trend", what, inputs: out };
+  }
+
+  const busy = (on) => {
+    run.disabled = on;
+    cancel.hidden = !on;
+    cancel.disabled = false;
+    progressBox.hidden = !on;
+    node.setAttribute("aria-busy", on ? "true" : "false");
+  };
+
+  async function submit() {
+    error.textContent = "";
+    let request;
+    try {
+      request = inputs();
+    } catch (err) {
+      error.textContent = err.message;
+      return;
+    }
+    controller = new AbortController();
+    jobId = null;
+    busy(true);
+    progress.value = 0;
+    status.textContent = `Submitting a job for ${request.what}…`;
+    try {
+      const { results } = await runJob(request.process, request.inputs, {
+        signal: controller.signal,
+        onUpdate(job) {
+          jobId = job.jobID;
+          const pct = Math.max(0, Math.min(100, Number(job.progress) || 0));
+          progress.value = pct;
+          progress.setAttribute("aria-valuetext", `${pct} %: ${job.message || job.status}`);
+          status.textContent = `Job ${job.status}: ${job.message || ""} (${pct} %)`;
+        },
+      });
+      const derived = results.collection || {};
+      const variables = derived.variables || [];
+      const variable = request.process === "trend" && variables.includes("slope") ? "slope" : variables[0];
+      if (!derived.collection || !variable) throw new Error("the job returned no derived collection");
+      status.textContent = `Done: ${request.what}. Showing the derived layer…`;
+      forgetCollections();
+      onResult({ cid: derived.collection, variable, process: request.process });
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      if (err instanceof JobFailed && err.status.status === "dismissed") {
+        status.textContent = "The job was cancelled.";
+      } else {
+        status.textContent = "";
+        error.textContent = err instanceof JobFailed ? `The job failed: ${err.message}` : `Could not run the job: ${err.message}`;
+      }
+    } finally {
+      if (!controller.signal.aborted) busy(false);
+    }
+  }
+  run.addEventListener("click", submit);
+  for (const input of [baseStart, baseEnd, fitStart, fitEnd]) {
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !run.disabled) {
+        event.preventDefault();
+        submit();
+      }
+    });
+  }
+  cancel.addEventListener("click", async () => {
+    if (!jobId) return;
+    cancel.disabled = true;
+    status.textContent = "Cancelling the job…";
+    try {
+      await cancelJob(jobId);
+    } catch (err) {
+      error.textContent = `Could not cancel the job: ${err.message}`;
+    }
+  });
+  return {
+    node,
+    destroy() {
+      if (controller) controller.abort();
+    },
+  };
+}
+
+/**
+ * The time-series panel's switch "as anomalies against a baseline" with the baseline's years.
+ * Returns {node, enabled(), period(), apply(series) -> {values, period}, onChange(fn)}.
+ */
+export function seriesAnomalySwitch(times) {
+  const base = defaultBaseline(times) || { start: "", end: "" };
+  const check = el("input", { type: "checkbox", id: newId("anom") });
+  const start = periodInput(base.start, "e.g. 1991");
+  const end = periodInput(base.end, "e.g. 2020");
+  const fields = el("div", { class: "row two", hidden: true },
+    field("Series baseline start", start).wrap, field("Series baseline end", end).wrap);
+  const node = el("div", { class: "series-anomaly" },
+    el("div", { class: "check" }, check, el("label", { for: check.id }, "Show series as anomalies against a baseline")),
+    fields);
+  const listeners = [];
+  const changed = () => listeners.forEach((fn) => fn());
+  check.addEventListener("change", () => {
+    fields.hidden = !check.checked;
+    changed();
+  });
+  start.addEventListener("change", changed);
+  end.addEventListener("change", changed);
+  return {
+    node,
+    enabled: () => check.checked,
+    period: () => parsePeriod(start.value, end.value, "series baseline"),
+    /** The anomalies of a series {times, values} against the baseline's climatology. */
+    apply(series) {
+      const period = parsePeriod(start.value, end.value, "series baseline");
+      const result = anomalies(series.times, series.values, period);
+      return { values: result.values, period, kind: result.kind };
+    },
+    onChange: (fn) => listeners.push(fn),
+  };
+}
