@@ -7,9 +7,13 @@ under ``SCO_HOME`` (default ``./.sco``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: A rate limit: ``N/second``, ``N/minute``, ``N/hour``, ``N/day`` or ``off``.
+RATE_PATTERN = r"^\s*(off|0|\d+\s*/\s*(second|minute|hour|day))\s*$"
 
 
 class Settings(BaseSettings):
@@ -46,6 +50,34 @@ class Settings(BaseSettings):
         default=1, description="Job runner threads in each API process (0: queue only)."
     )
     job_time_limit: float = Field(default=3600.0, description="Default time limit of a job (s).")
+    max_upload_bytes: int = Field(
+        default=2 * 1000 * 1000 * 1000,
+        description="Largest upload (or download of URLs) of one POST /ingest, all files.",
+    )
+    ingest_url_prefixes: str = Field(
+        default="",
+        description="Comma-separated URL prefixes POST /ingest may fetch; empty: any http(s).",
+    )
+    rate_limit_writes: str = Field(
+        default="60/minute",
+        pattern=RATE_PATTERN,
+        description="Writes each API key and each client address may make: N/second|minute|"
+        "hour|day, or off.",
+    )
+    rate_limit_reads: str = Field(
+        default="off",
+        pattern=RATE_PATTERN,
+        description="Reads each client address may make (N/minute, ...), or off.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL for the shared rate-limit counters; default the catalog database.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Logs of sco serve: human text, or one JSON object a line (access log "
+        "with request ids).",
+    )
     public_url: str | None = Field(
         default=None,
         description="Base URL clients reach the hub at (links); default: from each request.",

@@ -7,6 +7,7 @@ surfaces stay consistent. Messages are one line and name the file or field at fa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -16,6 +17,7 @@ class SCOError(Exception):
     status: int = 500
     exit_code: int = 1
     title: str = "Internal error"
+    headers: Mapping[str, str] = {}  # HTTP headers the answer carries (WWW-Authenticate, ...)
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -78,6 +80,35 @@ class ConflictError(SCOError):
     status = 409
     exit_code = 3
     title = "Conflict"
+
+
+class UnauthorizedError(SCOError):
+    """A write came without an API key, or with an unknown or revoked one."""
+
+    status = 401
+    exit_code = 2
+    title = "Unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="spaceclimate"'}
+
+
+class ForbiddenError(SCOError):
+    """The API key of a write may not change what the write would change."""
+
+    status = 403
+    exit_code = 2
+    title = "Forbidden"
+
+
+class RateLimitedError(SCOError):
+    """Too many requests from one API key or client address; retry after *retry_after* s."""
+
+    status = 429
+    exit_code = 3
+    title = "Too many requests"
+
+    def __init__(self, message: str, retry_after: int, **details: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **details)
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class TooLargeError(SCOError):

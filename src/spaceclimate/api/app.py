@@ -17,6 +17,7 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
 from spaceclimate import __version__
 from spaceclimate.api.context import HubContext
+from spaceclimate.api.observe import install_observability
 from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.problems import (
     PROBLEM_RESPONSES,
@@ -87,10 +88,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         minimum_size=2048,
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream"),
     )
-    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"])
     app.add_middleware(
-        LimitsMiddleware, max_query=settings.max_query_chars, max_body=settings.max_body_bytes
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST", "PUT", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["Location", "Retry-After", "X-Request-ID"],
     )
+    app.add_middleware(
+        LimitsMiddleware,
+        max_query=settings.max_query_chars,
+        max_body=settings.max_body_bytes,
+        upload_paths=("/ingest",),
+        max_upload=settings.max_upload_bytes,
+    )
+    install_observability(app, ctx)  # outermost: request ids, rate limits, metrics, logs
     return app
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import xarray as xr
 
 from spaceclimate.catalog import CatalogBackend, open_catalog
+from spaceclimate.catalog.records import cube_href
 from spaceclimate.config import Settings
 from spaceclimate.errors import NotFoundError, TooLargeError
 from spaceclimate.jobs import JobStore
@@ -67,8 +68,8 @@ class HubContext:
             ) from None
 
     def cube_href(self, collection_id: str) -> str:
-        """Return the store href of a collection's latest cube."""
-        return str(self.collection(collection_id)["assets"]["zarr"]["href"])
+        """Return the store href of a collection's latest cube (404 for catalog-only ones)."""
+        return cube_href(self.collection(collection_id))
 
     def cube_path(self, collection_id: str) -> Path:
         """Return the folder of a collection's latest cube."""

@@ -20,6 +20,7 @@ from spaceclimate.api.context import HubContext, human_bytes
 from spaceclimate.api.params import parse_bbox, parse_interval, parse_list
 from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.urls import base_url
+from spaceclimate.catalog.records import has_cube
 from spaceclimate.compute import export
 from spaceclimate.compute.subset import (
     apply_mask,
@@ -136,6 +137,8 @@ def build(ctx: HubContext) -> APIRouter:
         base = base_url(request, ctx)
         entries = []
         for doc in ctx.catalog.list_collections():
+            if not has_cube(doc):
+                continue
             cid = doc["id"]
             entries.append(
                 {

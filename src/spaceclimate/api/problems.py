@@ -48,6 +48,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _problem_response("Conflicts with the hub's state"),
     413: _problem_response("Request too large (the estimate is in the body)"),
     414: _problem_response("Query string too long"),
+    429: _problem_response("Too many requests (rate limit); Retry-After tells when to retry"),
 }
 
 
@@ -73,7 +74,9 @@ def _param_name(loc: Any, kind: str = "") -> str:
 
 async def _sco_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SCOError)
-    return problem(exc.status, exc.title, exc.message, request.url.path, **exc.details)
+    response = problem(exc.status, exc.title, exc.message, request.url.path, **exc.details)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
@@ -118,12 +121,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class LimitsMiddleware:
-    """Refuse over-long query strings (414) and over-large request bodies (413) up front."""
+    """Refuse over-long query strings (414) and over-large request bodies (413) up front.
 
-    def __init__(self, app: ASGIApp, max_query: int, max_body: int) -> None:
+    *upload_paths* (file uploads, such as ``/ingest``) take bodies up to *max_upload* bytes.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_query: int,
+        max_body: int,
+        upload_paths: tuple[str, ...] = (),
+        max_upload: int = 0,
+    ) -> None:
         self.app = app
         self.max_query = max_query
         self.max_body = max_body
+        self.upload_paths = upload_paths
+        self.max_upload = max_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,19 +154,21 @@ class LimitsMiddleware:
                 f"query string of {len(query)} bytes is over the limit of {self.max_query}",
             )
             return
+        max_body = self.max_body
+        if scope.get("path", "") in self.upload_paths:
+            max_body = max(self.max_upload, max_body)
         headers = dict(scope.get("headers", []))
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
+        if length is not None and length.isdigit() and int(length) > max_body:
             await self._refuse(
                 scope,
                 send,
                 413,
                 "Request too large",
-                f"request body of {int(length)} bytes is over the limit of {self.max_body}",
+                f"request body of {int(length)} bytes is over the limit of {max_body}",
             )
             return
         received = 0
-        max_body = self.max_body
 
         async def bounded() -> Message:
             nonlocal received
@@ -170,7 +187,7 @@ class LimitsMiddleware:
                 send,
                 413,
                 "Request too large",
-                f"request body is over the limit of {self.max_body} bytes",
+                f"request body is over the limit of {max_body} bytes",
             )
 
     @staticmethod

@@ -30,6 +30,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from spaceclimate.api.context import HubContext
 from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.urls import base_url
+from spaceclimate.catalog.records import cube_href, has_cube
 from spaceclimate.errors import InputError, NotFoundError
 
 #: Seconds a resolved ``collection -> latest cube`` mapping is trusted.
@@ -66,7 +67,7 @@ class CubeResolver:
         if hit is not None and hit[0] > now:
             return hit[1], hit[2]
         doc = self.ctx.collection(collection_id)
-        href = str(doc["assets"]["zarr"]["href"])
+        href = cube_href(doc)
         version = int(doc.get("sco:version", 0))
         with self._lock:
             self._latest[collection_id] = (now + self.ttl, href, version)
@@ -191,6 +192,7 @@ def build(ctx: HubContext) -> APIRouter:
                 "href": f"{base}/zarr/{c['id']}",
             }
             for c in ctx.catalog.list_collections()
+            if has_cube(c)
         ]
         return {"cubes": cubes, "links": [{"rel": "self", "href": f"{base}/zarr/"}]}
 

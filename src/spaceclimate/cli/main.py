@@ -19,6 +19,7 @@ from rich.table import Table
 
 from spaceclimate import __version__
 from spaceclimate.catalog import SearchQuery, open_catalog
+from spaceclimate.cli import access as access_cli
 from spaceclimate.config import get_settings
 from spaceclimate.errors import InputError, SCOError
 
@@ -308,6 +309,8 @@ def verify() -> None:
     try:
         for col in cat.list_collections():
             for version in cat.versions(col["id"]):
+                if not version.cube_href:  # a catalog-only collection: no cube to check
+                    continue
                 problems.extend(store.verify(version.cube_href, version.cube_checksums))
                 checked += 1
     finally:
@@ -353,8 +356,11 @@ def serve_hub(
     """Serve the hub: STAC API, OGC API EDR, tiles, Zarr over HTTP, downloads, portal."""
     import uvicorn
 
+    from spaceclimate.ops.serving import server_options
+
     settings = get_settings()
     os.environ["SCO_HOME"] = str(settings.resolved_home)  # workers resolve the same hub
+    options = server_options(settings, log_level)  # shared metrics folder, log format
     out.print(f"serving {settings.resolved_home} at http://{host}:{port}/ (docs: /docs)")
     uvicorn.run(
         "spaceclimate.api.app:app_factory",
@@ -363,6 +369,7 @@ def serve_hub(
         port=port,
         workers=workers,
         log_level=log_level,
+        **options,
     )
 
 
@@ -496,6 +503,12 @@ def jobs_work(
     from spaceclimate.store import CubeStore
 
     settings = get_settings()
+    if settings.log_format == "json":  # the same structured logs as the API workers
+        import logging.config
+
+        from spaceclimate.ops.logs import log_config
+
+        logging.config.dictConfig(log_config("info"))
     store, cat = _jobs(), _catalog()
     runner = JobRunner(store, settings, cat, CubeStore(settings.resolved_store_path), threads)
     runner.start()
@@ -508,6 +521,13 @@ def jobs_work(
     finally:
         store.close()
         cat.close()
+
+
+app.add_typer(access_cli.keys_app, name="keys")
+access_cli.keys_app.command("create")(guarded(access_cli.keys_create))
+access_cli.keys_app.command("list")(guarded(access_cli.keys_list))
+access_cli.keys_app.command("revoke")(guarded(access_cli.keys_revoke))
+app.command("audit")(guarded(access_cli.audit))
 
 
 @app.command()

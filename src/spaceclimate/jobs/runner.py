@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from spaceclimate.errors import SCOError
+from spaceclimate.jobs.kinds import get_job_kind
 from spaceclimate.jobs.store import JobRecord, JobStore, owner_id
 from spaceclimate.processes import JobCancelled, JobTimeLimit, ProcessEnv, execute, get_process
 
@@ -41,9 +42,12 @@ def run_job(job: JobRecord, jobs: JobStore, settings: Any, catalog: Any, store: 
 
     env = ProcessEnv(settings, catalog, store, report, deadline, job.id)
     try:
-        process = get_process(job.process_id)
-        inputs = process.validate(job.inputs)
-        outputs = execute(process, env, inputs)
+        kind = get_job_kind(job.process_id)
+        if kind is not None:  # a job that is not a process (ingest)
+            outputs = kind(env, job.inputs)
+        else:
+            process = get_process(job.process_id)
+            outputs = execute(process, env, process.validate(job.inputs))
     except JobCancelled:
         jobs.finish(job.id, "dismissed", "dismissed while running")
     except JobTimeLimit as exc:

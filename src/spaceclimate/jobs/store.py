@@ -33,6 +33,7 @@ from sqlalchemy import (
     update,
 )
 
+from spaceclimate.catalog import migrate
 from spaceclimate.catalog.engine import create_catalog_engine
 from spaceclimate.errors import ConflictError, NotFoundError
 
@@ -124,7 +125,7 @@ class JobStore:
 
     def __init__(self, url: str) -> None:
         self.engine: Engine = create_catalog_engine(url)
-        metadata.create_all(self.engine)
+        migrate.upgrade(self.engine)  # the job table comes with the catalog's migrations (0003)
 
     def close(self) -> None:
         """Release connections."""
@@ -152,9 +153,15 @@ class JobStore:
         )
 
     # -- creating and reading ---------------------------------------------------------------
-    def create(self, process_id: str, inputs: dict[str, Any], time_limit: float) -> JobRecord:
-        """Queue a new job; return it."""
-        job_id = uuid.uuid4().hex
+    def create(
+        self,
+        process_id: str,
+        inputs: dict[str, Any],
+        time_limit: float,
+        job_id: str | None = None,
+    ) -> JobRecord:
+        """Queue a new job (with the id *job_id* when given: files prepared for it); return it."""
+        job_id = job_id or uuid.uuid4().hex
         stamp = now_iso()
         json.dumps(inputs)  # inputs must be JSON
         with self.engine.begin() as conn:

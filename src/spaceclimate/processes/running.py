@@ -18,6 +18,7 @@ from spaceclimate import __version__
 from spaceclimate.api.params import parse_interval
 from spaceclimate.catalog.base import SourceRecord
 from spaceclimate.catalog.derived import build_derived_collection, ensure_bounds
+from spaceclimate.catalog.records import cube_href
 from spaceclimate.compute.subset import estimate_bytes, select_bbox, select_time
 from spaceclimate.errors import InputError, NotFoundError
 from spaceclimate.processes.base import ProcessEnv
@@ -38,7 +39,7 @@ def open_input(
             f"inputs.{name}: no collection {collection_id!r}; known: {', '.join(known)}",
             known=known,
         ) from None
-    return env.store.open(doc["assets"]["zarr"]["href"]), doc
+    return env.store.open(cube_href(doc)), doc
 
 
 def pick_variable(ds: xr.Dataset, name: str | None, parameter: str = "variable") -> xr.DataArray:
@@ -155,6 +156,8 @@ def publish_derived(
     The collection's id is a digest of the process, its inputs and the input collections'
     versions, so the same request on the same data finds the same collection.
     """
+    grid_mappings = [n for n in result.data_vars if "crs_wkt" in result[n].attrs]
+    result = result.set_coords(grid_mappings)  # the projection stays with the grid
     result = result[[n for n in result.data_vars if result[n].ndim > 0]]  # scalars: summaries
     versions = {doc["id"]: int(doc.get("sco:version", 0)) for doc in sources}
     provenance = {

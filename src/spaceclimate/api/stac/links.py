@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from spaceclimate.api.stac.queryables import QUERYABLES_REL
+from spaceclimate.catalog.records import has_cube
 from spaceclimate.catalog.stac import STAC_VERSION, ZARR_MEDIA_TYPE
 
 JSON = "application/json"
@@ -111,22 +112,31 @@ def _absolute(lk: dict[str, Any], base: str) -> dict[str, Any]:
 
 
 def collection_out(doc: dict[str, Any], base: str) -> dict[str, Any]:
-    """Return a catalog Collection as served: absolute links and the cube asset over HTTP."""
+    """Return a catalog Collection as served: absolute links and the cube asset over HTTP.
+
+    A catalog-only collection (no cube on the hub, see :mod:`spaceclimate.catalog.records`)
+    is served with its own assets and navigation links only.
+    """
     out = copy.deepcopy(doc)
     cid = out["id"]
     here = collection_href(base, cid)
     root = stac_root(base)
-    zarr_href = f"{base}/zarr/{quote(cid, safe='')}"
-    assets = out.setdefault("assets", {})
-    if "zarr" in assets:
-        assets["zarr"]["href"] = zarr_href
-    else:
-        assets["zarr"] = {"href": zarr_href, "type": ZARR_MEDIA_TYPE, "roles": ["data"]}
     links = [_absolute(lk, base) for lk in out.get("links", []) if lk.get("rel") not in _NAV_RELS]
     links += [
         link("self", here),
         link("root", root),
         link("parent", root),
+    ]
+    if not has_cube(out):
+        links += [
+            link("items", f"{here}/items", GEOJSON, title="Items"),
+            link(QUERYABLES_REL, f"{here}/queryables", SCHEMA_JSON, title="Queryables"),
+        ]
+        out["links"] = links
+        return out
+    zarr_href = f"{base}/zarr/{quote(cid, safe='')}"
+    out["assets"]["zarr"]["href"] = zarr_href
+    links += [
         link("items", f"{here}/items", GEOJSON, title="Items (source granules)"),
         link(QUERYABLES_REL, f"{here}/queryables", SCHEMA_JSON, title="Queryables"),
         link("alternate", zarr_href, ZARR_MEDIA_TYPE, title="Zarr v3 cube (latest version)"),
@@ -154,10 +164,32 @@ def _time_range(props: dict[str, Any]) -> tuple[str | None, str | None]:
     return start, end
 
 
+def _is_granule(doc: dict[str, Any]) -> bool:
+    """Whether an item is a granule of a cube (items of catalog-only collections are not).
+
+    Items of catalog-only collections (``sco:catalog_only``) point at data held elsewhere:
+    they are served as stored, with navigation links.
+    """
+    return not (doc.get("properties") or {}).get("sco:catalog_only")
+
+
 def item_out(doc: dict[str, Any], base: str) -> dict[str, Any]:
     """Return a catalog Item as served: links, a download asset, and a valid time."""
     out = copy.deepcopy(doc)
     cid = out["collection"]
+    if not _is_granule(out):
+        here = item_href(base, cid, out["id"])
+        parent = collection_href(base, cid)
+        own = [lk for lk in out.get("links", []) if lk.get("rel") not in _NAV_RELS]
+        kept = [_absolute(lk, base) for lk in own]
+        out["links"] = [
+            *kept,
+            link("self", here, GEOJSON),
+            link("parent", parent),
+            link("collection", parent),
+            link("root", stac_root(base)),
+        ]
+        return out
     props = out.setdefault("properties", {})
     static = props.get("datetime") is None and not (
         props.get("start_datetime") and props.get("end_datetime")

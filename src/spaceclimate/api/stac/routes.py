@@ -135,18 +135,25 @@ def build(ctx: HubContext) -> APIRouter:
         return _json(body, L.GEOJSON)
 
     # -- landing and conformance ------------------------------------------------------------
+    def stac_conformance(request: Request) -> list[str]:
+        """The STAC API's classes and those of extensions mounted beside it (transactions)."""
+        plugins = getattr(request.app.state, "plugins", [])
+        extra = [c for p in plugins if p.prefix == "/stac" for c in p.conformance]
+        return list(dict.fromkeys([*CONFORMANCE, *extra]))
+
     @router.get("", summary="STAC landing page", operation_id="stacLanding")
     def landing(request: Request) -> JSONResponse:
         """The STAC API root: a Catalog linking conformance, collections, search and docs."""
         base = base_url(request, ctx)
-        return _json(L.landing_page(base, list(CONFORMANCE), ctx.catalog.list_collections()))
+        collections = ctx.catalog.list_collections()
+        return _json(L.landing_page(base, stac_conformance(request), collections))
 
     router.add_api_route("/", landing, methods=["GET"], include_in_schema=False)
 
     @router.get("/conformance", summary="STAC conformance classes", operation_id="stacConformance")
-    def conformance() -> JSONResponse:
+    def conformance(request: Request) -> JSONResponse:
         """List the conformance classes of the STAC API and its extensions."""
-        return _json({"conformsTo": list(CONFORMANCE)})
+        return _json({"conformsTo": stac_conformance(request)})
 
     @router.get(
         "/queryables",

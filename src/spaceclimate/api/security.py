@@ -1,0 +1,116 @@
+"""API keys on write routes: the ``Authorization: Bearer`` dependency and its documentation.
+
+Reads are anonymous. A write route depends on :func:`key_dependency`: no key or an unknown,
+malformed or revoked one answers 401 (with ``WWW-Authenticate``); a key over its rate limit
+429 (with ``Retry-After``); the route itself answers 403 when the key's scopes do not cover
+what it would change. Each check happens before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from spaceclimate.access import Actor, ApiKey, access_for
+from spaceclimate.api.problems import PROBLEM_JSON
+from spaceclimate.errors import ForbiddenError, RateLimitedError, UnauthorizedError
+
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    bearerFormat="sco_<id>_<secret>",
+    description="API key of a publisher (`sco keys create`), sent as `Authorization: Bearer "
+    "<token>`. Needed for writes only; reads are anonymous.",
+)
+
+_PROBLEM = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "required": ["title", "status", "detail"],
+}
+
+
+def _documented(description: str, header: str | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": _PROBLEM}},
+    }
+    if header:
+        doc["headers"] = {header: {"schema": {"type": "string"}}}
+    return doc
+
+
+#: Answers of every write route besides the common problems.
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _documented("No API key, or an unknown or revoked one", "WWW-Authenticate"),
+    403: _documented("The API key's scopes do not cover this change"),
+    429: _documented("Too many writes from this key or address", "Retry-After"),
+}
+
+
+def client_address(request: Request) -> str:
+    """Return the client's address (as the server saw it, after trusted proxy headers)."""
+    return request.client.host if request.client else "unknown"
+
+
+def actor_of(request: Request, key: ApiKey) -> Actor:
+    """Return who makes a write: the key, the client address and the request id."""
+    request_id = getattr(request.state, "sco_request_id", None)
+    return Actor.of_key(key, client_address(request), request_id)
+
+
+def key_dependency(ctx: Any, count_writes: bool = True) -> Callable[..., ApiKey]:
+    """Return the dependency that yields the request's API key (401/429 otherwise).
+
+    With *count_writes*, the request counts against the key's write rate limit.
+    """
+    access = access_for(ctx)
+
+    def require_key(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Security(BEARER),
+    ) -> ApiKey:
+        if credentials is None:
+            raise UnauthorizedError(
+                "this operation publishes: it needs an API key, sent as "
+                "'Authorization: Bearer <token>' (keys are made with 'sco keys create')"
+            )
+        key = access.keys.verify(credentials.credentials)
+        if key is None:
+            raise UnauthorizedError("the API key is malformed, unknown or revoked")
+        request.state.sco_key_id = key.id
+        rule = access.limiter.writes if count_writes else None
+        wait = access.limiter.check(f"write:key:{key.id}", rule)
+        if wait is not None and rule is not None:
+            raise RateLimitedError(
+                f"key {key.id} made more than {rule.text} writes; retry in {wait} s",
+                retry_after=wait,
+            )
+        return key
+
+    return require_key
+
+
+def admin_dependency(ctx: Any) -> Callable[..., ApiKey]:
+    """Return the dependency that yields an admin key (401/403/429 otherwise)."""
+    require_key = key_dependency(ctx, count_writes=False)
+
+    def require_admin(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Security(BEARER),
+    ) -> ApiKey:
+        key = require_key(request, credentials)
+        if not key.is_admin:
+            raise ForbiddenError(f"{key.label()} is not an admin key")
+        return key
+
+    return require_admin

@@ -1,0 +1,410 @@
+"""STAC API Transactions at ``/stac``: create, replace and delete collections and items.
+
+Writes need an API key whose scopes cover the collection (:mod:`spaceclimate.api.security`).
+Every accepted write is published as a new immutable version of the collection, together
+with its audit entry, in one database transaction (:mod:`spaceclimate.catalog.transactions`).
+
+What a transaction may change depends on the kind of collection
+(:mod:`spaceclimate.catalog.records`):
+
+- **catalog-only collections** (created here) are records of data held elsewhere: their
+  collection document and items are the client's, checked (:mod:`spaceclimate.catalog.validate`)
+  and searchable like any other; asset hrefs are absolute URLs;
+- **cube collections** (made by ingest from a recipe) accept a replacement of their
+  descriptive metadata (title, description, keywords, license, providers, links, extra assets)
+  while the cube's fields stay; the next ingest that changes the cube rebuilds the document
+  from its recipe. Their items are the cube's source granules: they change by ingest only,
+  and the collection is not deleted over HTTP (409 says so).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from spaceclimate.access import ApiKey, AuditEntry, access_for, collection_agencies
+from spaceclimate.api.context import HubContext
+from spaceclimate.api.plugin import RouterPlugin
+from spaceclimate.api.security import WRITE_RESPONSES, actor_of, key_dependency
+from spaceclimate.api.stac import links as L
+from spaceclimate.api.stac.queryables import QUERYABLES_REL
+from spaceclimate.api.urls import base_url
+from spaceclimate.catalog.sql import SQLCatalogBackend
+from spaceclimate.catalog.transactions import CatalogWriter, Current
+from spaceclimate.catalog.validate import check_collection, check_item, merge_cube_collection
+from spaceclimate.ecv import list_recipes
+from spaceclimate.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from spaceclimate.processes import list_processes
+
+STAC_API = "https://api.stacspec.org"
+CONFORMANCE = (
+    f"{STAC_API}/v1.0.0/ogcapi-features/extensions/transaction",
+    f"{STAC_API}/v1.0.0/collections/extensions/transaction",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+)
+#: Links the hub adds to served documents; a document sent back keeps none of them.
+_SERVED_RELS = {
+    "self",
+    "root",
+    "parent",
+    "collection",
+    "items",
+    "next",
+    "prev",
+    "alternate",
+    "service",
+    "xyz",
+    "tilejson",
+    QUERYABLES_REL,
+}
+
+_COLLECTION_EXAMPLE = {
+    "type": "Collection",
+    "stac_version": "1.1.0",
+    "id": "esa-glacier-outlines",
+    "title": "Glacier outlines (example)",
+    "description": "Glacier outlines held by the provider; the hub keeps their records.",
+    "license": "CC-BY-4.0",
+    "providers": [{"name": "ESA", "roles": ["producer", "licensor"]}],
+    "extent": {
+        "spatial": {"bbox": [[-180, -90, 180, 90]]},
+        "temporal": {"interval": [["2000-01-01T00:00:00Z", None]]},
+    },
+    "links": [],
+}
+_ITEM_EXAMPLE = {
+    "type": "Feature",
+    "stac_version": "1.1.0",
+    "id": "outlines-2000",
+    "geometry": {
+        "type": "Polygon",
+        "coordinates": [[[-20, 60], [40, 60], [40, 80], [-20, 80], [-20, 60]]],
+    },
+    "bbox": [-20, 60, 40, 80],
+    "properties": {"datetime": "2000-06-01T00:00:00Z"},
+    "assets": {"data": {"href": "https://data.example.org/outlines-2000.gpkg"}},
+    "links": [],
+}
+
+
+def _drop_served_links(doc: dict[str, Any], base: str) -> dict[str, Any]:
+    """Forget the navigation links the hub adds when serving (a GET-modify-PUT round trip)."""
+    links = doc.get("links")
+    if isinstance(links, list):
+        doc = {
+            **doc,
+            "links": [
+                lk
+                for lk in links
+                if not (
+                    isinstance(lk, dict)
+                    and lk.get("rel") in _SERVED_RELS
+                    and str(lk.get("href", "")).startswith(base)
+                )
+            ],
+        }
+    return doc
+
+
+def _reserved(collection_id: str) -> None:
+    """Refuse the ids of recipes and the prefixes of processes' derived collections."""
+    if collection_id in list_recipes():
+        raise ConflictError(
+            f"collection id {collection_id!r} is the product of a recipe: its collection is "
+            "made by ingesting its files (POST /ingest)"
+        )
+    for pid in list_processes():
+        if collection_id.startswith(f"{pid}-"):
+            raise ConflictError(
+                f"collection id {collection_id!r}: ids starting with {pid + '-'!r} are kept for "
+                "results of that process"
+            )
+
+
+def _require(key: ApiKey, current: Current, verb: str) -> None:
+    assert current.collection is not None
+    cid = current.collection_id
+    agencies = collection_agencies(current.collection)
+    if not key.may_write(cid, agencies):
+        owners = ", ".join(sorted(agencies)) or "no provider"
+        raise ForbiddenError(f"{key.label()} may not {verb} collection {cid!r} (of {owners})")
+
+
+def _existing(current: Current) -> dict[str, Any]:
+    if current.collection is None:
+        raise NotFoundError(f"no collection {current.collection_id!r}")
+    return current.collection
+
+
+def _items_of_catalog_only(current: Current) -> None:
+    if current.has_cube:
+        raise ConflictError(
+            f"the items of {current.collection_id!r} are the source granules of its cube: they "
+            "change by ingesting files (POST /ingest)"
+        )
+
+
+def _stamped(item: dict[str, Any], version: int) -> dict[str, Any]:
+    """An item of a catalog-only collection as the writer stored it in *version*."""
+    marks = {"sco:version": version, "sco:catalog_only": True}
+    return {**item, "properties": {**item["properties"], **marks}}
+
+
+def build(ctx: HubContext) -> APIRouter:
+    """Return the STAC Transactions router (mounted at ``/stac``)."""
+    router = APIRouter()
+    if not isinstance(ctx.catalog, SQLCatalogBackend):
+        return router  # transactions need the SQL catalog's versions and audit table
+    access = access_for(ctx)
+    writer = CatalogWriter(ctx.catalog, access.audit, ctx.settings.resolved_home)
+    require_key = key_dependency(ctx)
+    Key = Depends(require_key)
+
+    @router.post(
+        "/collections",
+        summary="Create a catalog-only collection",
+        operation_id="stacCreateCollection",
+        status_code=201,
+        responses={201: {"description": "Created (Location names it)"}, **WRITE_RESPONSES},
+    )
+    def create_collection(
+        request: Request,
+        body: dict[str, Any] = Body(..., examples=[_COLLECTION_EXAMPLE]),
+        key: ApiKey = Key,
+    ) -> JSONResponse:
+        """Create a collection whose data are held elsewhere (409 when the id exists)."""
+        base = base_url(request, ctx)
+        doc = check_collection(_drop_served_links(body, base))
+        cid = doc["id"]
+        _reserved(cid)
+        if not key.may_write(cid, collection_agencies(doc)):
+            raise ForbiddenError(
+                f"{key.label()} may not create collection {cid!r}: name the key's provider "
+                "among the collection's providers"
+            )
+        actor = actor_of(request, key)
+
+        def change(current: Current) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            if current.exists:
+                raise ConflictError(
+                    f"collection {cid!r} exists; replace it with PUT /stac/collections/{cid}"
+                )
+            return doc, []
+
+        saved, _v = writer.publish(
+            cid, change, lambda v: [AuditEntry("collection.create", actor, cid, version=v)]
+        )
+        here = L.collection_href(base, cid)
+        return JSONResponse(
+            L.collection_out(saved, base), status_code=201, headers={"Location": here}
+        )
+
+    @router.put(
+        "/collections/{collection_id}",
+        summary="Replace a collection",
+        operation_id="stacReplaceCollection",
+        responses=WRITE_RESPONSES,
+    )
+    def replace_collection(
+        request: Request,
+        collection_id: str,
+        body: dict[str, Any] = Body(..., examples=[_COLLECTION_EXAMPLE]),
+        key: ApiKey = Key,
+    ) -> JSONResponse:
+        """Replace a collection's document (a cube collection keeps its cube's fields)."""
+        base = base_url(request, ctx)
+        sent = _drop_served_links({**body}, base)
+        if sent.setdefault("id", collection_id) != collection_id:
+            raise InputError(f"body.id: {sent['id']!r} is not {collection_id!r} (of the path)")
+        actor = actor_of(request, key)
+
+        def change(current: Current) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            existing = _existing(current)
+            _require(key, current, "replace")
+            if current.has_cube:
+                return merge_cube_collection(existing, sent), current.items
+            doc = check_collection(sent)
+            if not key.may_write(collection_id, collection_agencies(doc)):
+                raise ForbiddenError(
+                    f"{key.label()} may not give collection {collection_id!r} away: keep the "
+                    "key's provider among its providers"
+                )
+            return doc, current.items
+
+        saved, _v = writer.publish(
+            collection_id,
+            change,
+            lambda v: [AuditEntry("collection.replace", actor, collection_id, version=v)],
+        )
+        return JSONResponse(L.collection_out(saved, base))
+
+    @router.delete(
+        "/collections/{collection_id}",
+        summary="Delete a catalog-only collection",
+        operation_id="stacDeleteCollection",
+        status_code=204,
+        response_class=Response,
+        responses={204: {"description": "Deleted"}, **WRITE_RESPONSES},
+    )
+    def delete_collection(request: Request, collection_id: str, key: ApiKey = Key) -> Response:
+        """Delete a catalog-only collection with its items (409 for a cube collection)."""
+        actor = actor_of(request, key)
+
+        def check(current: Current) -> None:
+            _existing(current)
+            _require(key, current, "delete")
+
+        writer.delete_collection(
+            collection_id, check, AuditEntry("collection.delete", actor, collection_id)
+        )
+        return Response(status_code=204)
+
+    @router.post(
+        "/collections/{collection_id}/items",
+        summary="Add items to a catalog-only collection",
+        operation_id="stacCreateItem",
+        status_code=201,
+        responses={
+            201: {"description": "Created", "content": {L.GEOJSON: {}}},
+            **WRITE_RESPONSES,
+        },
+    )
+    def create_items(
+        request: Request,
+        collection_id: str,
+        body: dict[str, Any] = Body(
+            ...,
+            description="A STAC Item, or a FeatureCollection of items",
+            examples=[_ITEM_EXAMPLE],
+        ),
+        key: ApiKey = Key,
+    ) -> JSONResponse:
+        """Add an item (or a FeatureCollection of items) as the collection's next version."""
+        base = base_url(request, ctx)
+        if body.get("type") == "FeatureCollection":
+            features = body.get("features")
+            if not isinstance(features, list) or not features:
+                raise InputError("body.features: must be a non-empty list of items")
+            sent = [(f, f"body.features[{i}]") for i, f in enumerate(features)]
+        else:
+            sent = [(body, "body")]
+        items = [
+            check_item(_drop_served_links(f, base) if isinstance(f, dict) else f, collection_id, w)
+            for f, w in sent
+        ]
+        ids = [i["id"] for i in items]
+        if len(set(ids)) != len(ids):
+            raise InputError(f"body.features: item ids repeat ({ids[0]!r}, ...)")
+        actor = actor_of(request, key)
+
+        def change(current: Current) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            existing = _existing(current)
+            _require(key, current, "add items to")
+            _items_of_catalog_only(current)
+            known = {i["id"] for i in current.items}
+            for item_id in ids:
+                if item_id in known:
+                    raise ConflictError(
+                        f"item {item_id!r} exists in {collection_id!r}; replace it with PUT"
+                    )
+            return existing, current.items + items
+
+        _saved, version = writer.publish(
+            collection_id,
+            change,
+            lambda v: [
+                AuditEntry("item.create", actor, collection_id, item_id=i, version=v) for i in ids
+            ],
+        )
+        served = [L.item_out(_stamped(i, version), base) for i in items]
+        if body.get("type") == "FeatureCollection":
+            return JSONResponse(
+                {"type": "FeatureCollection", "features": served, "numberReturned": len(served)},
+                status_code=201,
+                media_type=L.GEOJSON,
+            )
+        return JSONResponse(
+            served[0],
+            status_code=201,
+            media_type=L.GEOJSON,
+            headers={"Location": L.item_href(base, collection_id, ids[0])},
+        )
+
+    @router.put(
+        "/collections/{collection_id}/items/{item_id}",
+        summary="Replace an item of a catalog-only collection",
+        operation_id="stacReplaceItem",
+        responses={200: {"content": {L.GEOJSON: {}}}, **WRITE_RESPONSES},
+    )
+    def replace_item(
+        request: Request,
+        collection_id: str,
+        item_id: str,
+        body: dict[str, Any] = Body(..., examples=[_ITEM_EXAMPLE]),
+        key: ApiKey = Key,
+    ) -> JSONResponse:
+        """Replace one item (its id must match the path)."""
+        base = base_url(request, ctx)
+        sent = _drop_served_links({**body}, base)
+        if sent.setdefault("id", item_id) != item_id:
+            raise InputError(f"body.id: {sent['id']!r} is not {item_id!r} (of the path)")
+        item = check_item(sent, collection_id)
+        actor = actor_of(request, key)
+
+        def change(current: Current) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            existing = _existing(current)
+            _require(key, current, "replace items of")
+            _items_of_catalog_only(current)
+            if current.item(item_id) is None:
+                raise NotFoundError(f"no item {item_id!r} in collection {collection_id!r}")
+            return existing, [item if i["id"] == item_id else i for i in current.items]
+
+        _saved, version = writer.publish(
+            collection_id,
+            change,
+            lambda v: [AuditEntry("item.replace", actor, collection_id, item_id, v)],
+        )
+        return JSONResponse(L.item_out(_stamped(item, version), base), media_type=L.GEOJSON)
+
+    @router.delete(
+        "/collections/{collection_id}/items/{item_id}",
+        summary="Delete an item of a catalog-only collection",
+        operation_id="stacDeleteItem",
+        status_code=204,
+        response_class=Response,
+        responses={204: {"description": "Deleted"}, **WRITE_RESPONSES},
+    )
+    def delete_item(
+        request: Request, collection_id: str, item_id: str, key: ApiKey = Key
+    ) -> Response:
+        """Delete one item (the collection's next version no longer has it)."""
+        actor = actor_of(request, key)
+
+        def change(current: Current) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            existing = _existing(current)
+            _require(key, current, "delete items of")
+            _items_of_catalog_only(current)
+            if current.item(item_id) is None:
+                raise NotFoundError(f"no item {item_id!r} in collection {collection_id!r}")
+            return existing, [i for i in current.items if i["id"] != item_id]
+
+        writer.publish(
+            collection_id,
+            change,
+            lambda v: [AuditEntry("item.delete", actor, collection_id, item_id, v)],
+        )
+        return Response(status_code=204)
+
+    return router
+
+
+plugin = RouterPlugin(
+    name="stac-transactions",
+    prefix="/stac",
+    build=build,
+    conformance=CONFORMANCE,
+    description="STAC Transactions: create, replace and delete collections and items (API key)",
+    order=11,
+)
