@@ -50,5 +50,12 @@ format: setup
 test: system lint
 	$(BIN)/pytest -q
 
+# The benchmark suite against the peers (not part of `make test`): installs PostGIS and the
+# peers' own virtualenv, grows the data under benchmarks/.data (reused by the next run), runs
+# every scenario and writes docs/benchmarks.md. See benchmarks/README.md.
+bench: setup
+	sh benchmarks/setup_peers.sh
+	$(BIN)/python benchmarks/bench.py
+
 clean:
 	rm -rf $(SCO_HOME)

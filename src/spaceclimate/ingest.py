@@ -5,23 +5,34 @@ files by recipe (one group per collection), and for each collection:
 
 1. hashes the files; when the recipe and every file are already in the latest version, the
    collection is left as it is (re-ingesting is a no-op);
-2. harmonises every new file (reading all values, so a corrupt or implausible file fails here,
-   before anything is written) and merges them with the latest published cube;
-3. writes the new cube aside and checksums it, publishes version N+1 in one catalog
-   transaction (the single point of visibility), then moves the cube into place (see
-   :mod:`spaceclimate.store.cube` for what a crash at each step leaves).
+2. harmonises every new file (reading all values, so a corrupt or implausible file fails
+   here, before anything is published) and streams them, in blocks of time steps, into a
+   cube written aside in the store's staging folder; two threads harmonise the next files
+   while the current block is written (:mod:`spaceclimate.store.writer`), so memory holds
+   about two blocks whatever the number of files;
+3. when the files were not in time order, or a previous version's steps are kept, merges the
+   staged steps with the latest published cube into a second staged cube (later files win
+   on equal time steps);
+4. checksums the cube, publishes version N+1 in one catalog transaction (the single point of
+   visibility), then moves the cube into place (see :mod:`spaceclimate.store.cube` for what a
+   crash at each step leaves).
 
-All collections are harmonised before the first one is written, so bad input anywhere in the
-command leaves the hub exactly as it was.
+Every collection is harmonised and staged before the first one is published, so bad input
+anywhere in the command leaves the hub exactly as it was (staged cubes are removed).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import shutil
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from spaceclimate.catalog import open_catalog
@@ -32,12 +43,18 @@ from spaceclimate.ecv import get_recipe, match_recipe, recipe_digest
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.errors import InputError
 from spaceclimate.harmonise import combine, finalize, harmonise_file
+from spaceclimate.harmonise.core import check_same_grid
 from spaceclimate.publish import checkpoint, hub_lock, publish_version
 from spaceclimate.store import CubeStore
+from spaceclimate.store.writer import CubeWriter
 
 Progress = Callable[[str, int, int], None]
 
 IGNORED_SUFFIXES = {".md", ".json", ".yaml", ".yml"}
+#: Threads harmonising files while the writer encodes the previous block. (Processes were
+#: measured slower: their start-up and the transfer of every harmonised map cost more than
+#: the Python work they would run in parallel.)
+HARMONISE_WORKERS = 2
 
 
 @dataclass
@@ -58,7 +75,10 @@ class _Plan:
     previous: VersionRecord | None
     sources: list[tuple[Path, SourceRecord]]
     new: list[tuple[Path, SourceRecord]]
-    harmonised: list[xr.Dataset] = field(default_factory=list)
+    version: int = 1
+    items: list[dict[str, Any]] = field(default_factory=list)
+    staged: Path | None = None  # the cube written aside, ready to publish
+    cube: xr.Dataset | None = None  # the staged cube (lazy) with its final attributes
 
 
 def _is_zarr_dir(path: Path) -> bool:
@@ -131,14 +151,18 @@ class Ingestor:
             self.cleanup()
             plans = self._plan(files, recipe_id)
             total = sum(len(p.new) for p in plans)
-            done = 0
-            for plan in plans:  # harmonise everything before writing anything
-                for path, _src in plan.new:
-                    self.progress(f"harmonise {path.name}", done, total)
-                    plan.harmonised.append(harmonise_file(path, plan.recipe))
-                    done += 1
-            self.progress("harmonised", total, total)
-            checkpoint("harmonised")
+            counter = [0, total]
+            try:
+                for plan in plans:  # harmonise and stage everything before publishing anything
+                    if plan.new or plan.previous is None:
+                        self._stage(plan, counter)
+                self.progress("harmonised", total, total)
+                checkpoint("harmonised")
+            except BaseException:
+                for plan in plans:
+                    if plan.staged is not None:
+                        shutil.rmtree(plan.staged, ignore_errors=True)
+                raise
             return [self._publish(plan) for plan in plans]
 
     def _plan(self, files: list[Path], recipe_id: str | None) -> list[_Plan]:
@@ -155,34 +179,134 @@ class Ingestor:
             previous = self.catalog.latest_version(cid)
             known = {s.sha256 for s in previous.sources} if previous else set()
             sources: list[tuple[Path, SourceRecord]] = []
-            for i, path in enumerate(group):
-                self.progress(f"checksum {path.name}", i, len(group))
-                digest_file, size = sha256_of(path)
-                sources.append((path, SourceRecord(path.name, digest_file, size, item_id_of(path))))
+            with ThreadPoolExecutor(HARMONISE_WORKERS) as hashing:  # hashlib frees the GIL
+                for i, (path, (digest_file, size)) in enumerate(
+                    zip(group, hashing.map(sha256_of, group), strict=True)
+                ):
+                    self.progress(f"checksum {path.name}", i, len(group))
+                    record = SourceRecord(path.name, digest_file, size, item_id_of(path))
+                    sources.append((path, record))
             same_recipe = previous is not None and previous.recipe_digest == digest
             new = [(p, s) for p, s in sources if not (same_recipe and s.sha256 in known)]
             plans.append(_Plan(recipe, digest, previous, sources, new))
         return plans
+
+    def _stage(self, plan: _Plan, counter: list[int]) -> None:
+        """Harmonise the plan's new files and write the new version's cube aside."""
+        previous = plan.previous
+        plan.version = (previous.version + 1) if previous else 1
+        replaced = {s.item_id for _p, s in plan.new}
+        kept = [s for s in previous.sources if s.item_id not in replaced] if previous else []
+        first, in_order, static = self._stream(plan, counter)
+        datasets: list[xr.Dataset] = []
+        if previous is not None and kept:
+            datasets.append(self.store.open(previous.cube_href))
+        if static is not None:  # no time axis: the last file is the cube, written at once
+            datasets.append(static)
+        elif plan.staged is not None:
+            datasets.append(self.store.open_path(plan.staged))
+        if first is None and not datasets:
+            raise InputError(f"{plan.recipe.id}: no data in the given files")
+        sources = kept + [s for _p, s in plan.new]
+        if static is None and in_order and len(datasets) == 1:
+            merged = datasets[0]  # the staged cube is already the new version's cube
+            cube = finalize(merged, plan.recipe, sources, plan.digest, plan.version)
+            assert plan.staged is not None
+            self.store.set_attrs(plan.staged, cube.attrs)
+        else:  # merge with the kept steps (or put the steps in time order) into a new cube
+            merged = combine(datasets)
+            cube = finalize(merged, plan.recipe, sources, plan.digest, plan.version)
+            target = self.store.new_staging_path()
+            try:
+                self.store.write(cube, target)
+            except BaseException:
+                shutil.rmtree(target, ignore_errors=True)
+                raise
+            if plan.staged is not None:
+                shutil.rmtree(plan.staged, ignore_errors=True)
+            plan.staged = target
+            cube = self.store.open_path(target)  # no longer reading the removed first pass
+        plan.cube = cube
+
+    def _stream(
+        self, plan: _Plan, counter: list[int]
+    ) -> tuple[xr.Dataset | None, bool, xr.Dataset | None]:
+        """Harmonise the new files in order, writing their time steps aside block by block.
+
+        Returns the first harmonised file, whether the steps came in strictly increasing time
+        order, and (for products without a time axis) the last file's dataset. Sets
+        ``plan.staged`` to the cube written and fills ``plan.items``.
+        """
+        first: xr.Dataset | None = None
+        static: xr.Dataset | None = None
+        writer: CubeWriter | None = None
+        pending: list[xr.Dataset] = []
+        last_time: np.datetime64 | None = None
+        in_order = True
+        for (path, src), ds in zip(plan.new, self._harmonised(plan), strict=True):
+            counter[0] += 1
+            self.progress(f"harmonise {path.name}", counter[0], counter[1])
+            if first is None:
+                first = ds
+            else:
+                check_same_grid(first, ds)
+            skeleton = ds.drop_vars(list(ds.data_vars))
+            plan.items.append(
+                build_item(skeleton, plan.recipe, src, str(path.resolve()), plan.version)
+            )
+            if "time" not in ds.dims or not any("time" in v.dims for v in ds.data_vars.values()):
+                static = ds
+                continue
+            times = ds["time"].values
+            if last_time is not None and times.size and times[0] <= last_time:
+                in_order = False
+            if times.size:
+                last_time = times[-1]
+            if writer is None:
+                plan.staged = self.store.new_staging_path()
+                writer = CubeWriter(plan.staged, ds)
+            pending.append(ds)
+            pending = _write_full_blocks(writer, pending)
+        if writer is not None:
+            if pending:
+                writer.append(_concat(pending))
+            writer.finish(None)
+        return first, in_order, static
+
+    def _harmonised(self, plan: _Plan) -> Iterator[xr.Dataset]:
+        """Yield the harmonised new files in order, harmonising a few ahead in workers."""
+        ahead = 4 * HARMONISE_WORKERS
+        with ThreadPoolExecutor(HARMONISE_WORKERS, thread_name_prefix="harmonise") as pool:
+            queue: deque[Future[xr.Dataset]] = deque()
+            paths = iter([p for p, _s in plan.new])
+            try:
+                for path in paths:
+                    queue.append(pool.submit(harmonise_file, path, plan.recipe))
+                    if len(queue) >= ahead:
+                        break
+                while queue:
+                    ds = queue.popleft().result()
+                    nxt = next(paths, None)
+                    if nxt is not None:
+                        queue.append(pool.submit(harmonise_file, nxt, plan.recipe))
+                    yield ds
+            finally:
+                for future in queue:
+                    future.cancel()
 
     def _publish(self, plan: _Plan) -> IngestResult:
         cid = plan.recipe.id
         previous = plan.previous
         if not plan.new and previous is not None:
             return IngestResult(cid, "unchanged", previous.version, [], previous.cube_href)
-        version = (previous.version + 1) if previous else 1
+        assert plan.staged is not None and plan.cube is not None
+        version = plan.version
         new_sources = [s for _p, s in plan.new]
         replaced = {s.item_id for s in new_sources}
         kept_sources = (
             [s for s in previous.sources if s.item_id not in replaced] if previous else []
         )
-        datasets: list[xr.Dataset] = []
-        if previous is not None and kept_sources:
-            datasets.append(self.store.open(previous.cube_href))
-        datasets.extend(plan.harmonised)
-        merged = combine(datasets)
-        all_sources = kept_sources + new_sources
-        cube = finalize(merged, plan.recipe, all_sources, plan.digest, version)
-
+        cube = plan.cube
         items = []
         if previous is not None:
             old_items = {
@@ -194,8 +318,8 @@ class Ingestor:
                     item = dict(old_items[src.item_id])
                     item["properties"] = {**item["properties"], "sco:version": version}
                     items.append(item)
-        for (path, src), ds in zip(plan.new, plan.harmonised, strict=True):
-            items.append(build_item(ds, plan.recipe, src, str(path.resolve()), version))
+        items.extend(plan.items)
+        all_sources = kept_sources + new_sources
 
         self.progress(f"write {cid} v{version}", 0, 1)
         href = publish_version(
@@ -209,9 +333,46 @@ class Ingestor:
             fingerprint=_fingerprint(plan.digest, all_sources),
             recipe_digest=plan.digest,
             sources=all_sources,
+            staged=plan.staged,
         )
         self.progress(f"published {cid} v{version}", 1, 1)
         return IngestResult(cid, "published", version, [s.name for s in new_sources], href)
+
+
+def _concat(datasets: list[xr.Dataset]) -> xr.Dataset:
+    """Stack harmonised files along time (one copy of the values; grids already checked)."""
+    if len(datasets) == 1:
+        return datasets[0]
+    first = datasets[0]
+
+    def stacked(name: str) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any]]:
+        var = first[name]
+        axis = var.dims.index("time")
+        values = np.concatenate([np.asarray(d[name].values) for d in datasets], axis=axis)
+        return tuple(str(d) for d in var.dims), values, dict(var.attrs)
+
+    data = {
+        str(n): stacked(str(n)) if "time" in v.dims else v.variable
+        for n, v in first.data_vars.items()
+    }
+    coords = {
+        str(c): stacked(str(c)) if "time" in first[c].dims else first[c].variable
+        for c in first.coords
+    }
+    return xr.Dataset(data, coords=coords, attrs=dict(first.attrs))
+
+
+def _write_full_blocks(writer: CubeWriter, pending: list[xr.Dataset]) -> list[xr.Dataset]:
+    """Write every whole block of *pending* steps; return what is left over."""
+    steps = sum(int(d.sizes["time"]) for d in pending)
+    if steps < writer.block_steps:
+        return pending
+    merged = _concat(pending)
+    whole = (steps // writer.block_steps) * writer.block_steps
+    for start in range(0, whole, writer.block_steps):
+        writer.append(merged.isel(time=slice(start, start + writer.block_steps)))
+    rest = merged.isel(time=slice(whole, None))
+    return [rest] if rest.sizes["time"] else []
 
 
 def _fingerprint(digest: str, sources: list[SourceRecord]) -> str:

@@ -67,13 +67,17 @@ def publish_version(
     fingerprint: str,
     recipe_digest: str,
     sources: Sequence[SourceRecord],
+    staged: Path | None = None,
 ) -> str:
     """Write *cube* and publish it as *version* of *collection_id*; return the cube's href.
 
     *build_collection* receives the cube's href and returns the STAC Collection document.
+    *staged* names a cube already written in the store's staging folder (ingest writes its
+    cube while harmonising): it is published as it is, and *cube* only describes it.
     """
-    staged = store.new_staging_path()
-    store.write(cube, staged)
+    if staged is None:
+        staged = store.new_staging_path()
+        store.write(cube, staged)
     checkpoint("written")
     checksums = store.checksums(staged)
     href = store.href_for(staged, collection_id)

@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(  # Zarr chunks (octet-stream) are compressed already: gzip only costs time
         GZipMiddleware,
         minimum_size=2048,
+        compresslevel=1,  # level 9 (the default) costs 25 ms on a 20-year point series' JSON
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream"),
     )
     app.add_middleware(

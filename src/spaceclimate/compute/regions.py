@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import regionmask
 import shapely
 import xarray as xr
@@ -48,6 +49,9 @@ REGION_SETS: dict[str, tuple[str, str, str]] = {
     ),
 }
 BBox = tuple[float, float, float, float]
+#: Time steps read at once by an area mean over data not in memory and not in dask: memory
+#: stays bounded by one block of the region's cells whatever the record length.
+TIME_BLOCK = 256
 
 
 @lru_cache(maxsize=4)
@@ -217,6 +221,38 @@ def region_mask(
     return label, mask.rename("region_mask")
 
 
+def _window(inside: Any, dims: tuple[str, str]) -> dict[str, slice]:
+    """Return the smallest row/column slices holding every True cell of a 2-D mask."""
+    rows = np.flatnonzero(inside.any(axis=1))
+    cols = np.flatnonzero(inside.any(axis=0))
+    return {
+        dims[0]: slice(int(rows[0]), int(rows[-1]) + 1),
+        dims[1]: slice(int(cols[0]), int(cols[-1]) + 1),
+    }
+
+
+def _blocked_mean(da: xr.DataArray, weights: Any) -> tuple[xr.DataArray, xr.DataArray]:
+    """Weighted mean and valid weight over the grid of a (time, row, column) array.
+
+    Reads :data:`TIME_BLOCK` steps at a time (memory bounded by one block of the window),
+    with one pass of numpy per block: ``sum(w x) / sum(w)`` over the valid cells.
+    """
+    total = da.sizes["time"]
+    numerator = np.empty(total, dtype="float64")
+    denominator = np.empty(total, dtype="float64")
+    for start in range(0, total, TIME_BLOCK):
+        values = np.asarray(da.isel(time=slice(start, start + TIME_BLOCK)).values)
+        valid = ~np.isnan(values)
+        stop = start + values.shape[0]
+        numerator[start:stop] = np.einsum("trc,rc->t", np.where(valid, values, 0.0), weights)
+        denominator[start:stop] = np.einsum("trc,rc->t", valid, weights)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = numerator / denominator
+    coords = {"time": da["time"]}
+    out = xr.DataArray(mean, dims=("time",), coords=coords, name=da.name)
+    return out, xr.DataArray(denominator, dims=("time",), coords=coords)
+
+
 def regional_mean(
     data: xr.Dataset | xr.DataArray,
     region: str | None = None,
@@ -262,8 +298,15 @@ def regional_mean(
     total = float(weights.sum())
     if total <= 0:
         raise InputError(f"region: no cell of the grid lies inside {label}")
-    out = da.weighted(weights).mean(dim=list(dims), skipna=True)
-    covered = (weights * da.notnull()).sum(dim=list(dims)) / total
+    # only the rows and columns holding the region are read (cells outside weigh nothing)
+    window = _window(weights.values > 0, dims)
+    da, weights = da.isel(window), weights.isel(window)
+    if da.chunks is None and da.dims == ("time", *dims):  # not dask: read in time blocks
+        out, covered = _blocked_mean(da, weights.transpose(*dims).values)
+        covered = covered / total
+    else:
+        out = da.weighted(weights).mean(dim=list(dims), skipna=True)
+        covered = (weights * da.notnull()).sum(dim=list(dims)) / total
     name = da.attrs.get("long_name", da.name or "value")
     out.attrs = {
         key: da.attrs[key] for key in ("standard_name", "units", "cell_methods") if key in da.attrs

@@ -74,7 +74,7 @@ def _harmonise(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
     elif recipe.grid.type == "projected":
         ds = gridmod.normalise_projected(ds, raw, recipe.grid, file)
     if times is not None:
-        ds = ds.sortby("time")
+        ds = gridmod.sort_axis(ds, "time")
         assert recipe.time is not None
         bnds = time_bounds(ds["time"].values, recipe.time)
         ds = ds.assign_coords(time_bnds=(("time", "bnds"), bnds))
@@ -102,6 +102,15 @@ def _same_grid(a: xr.Dataset, b: xr.Dataset) -> bool:
     return True
 
 
+def check_same_grid(first: xr.Dataset, other: xr.Dataset) -> None:
+    """Raise GridError unless *other* has the grid and the variables of *first*."""
+    if not _same_grid(first, other):
+        name = other.attrs.get(SOURCE_ATTR, "a file")
+        raise GridError(f"{name}: grid differs from the collection's grid")
+    if set(other.data_vars) != set(first.data_vars):
+        raise GridError(f"{other.attrs.get(SOURCE_ATTR, 'a file')}: variables differ")
+
+
 def combine(datasets: list[xr.Dataset]) -> xr.Dataset:
     """Merge harmonised datasets of one collection along time (later ones win on equal time).
 
@@ -114,11 +123,7 @@ def combine(datasets: list[xr.Dataset]) -> xr.Dataset:
         raise InputError("nothing to combine")
     first = datasets[0]
     for other in datasets[1:]:
-        if not _same_grid(first, other):
-            name = other.attrs.get(SOURCE_ATTR, "a file")
-            raise GridError(f"{name}: grid differs from the collection's grid")
-        if set(other.data_vars) != set(first.data_vars):
-            raise GridError(f"{other.attrs.get(SOURCE_ATTR, 'a file')}: variables differ")
+        check_same_grid(first, other)
     if "time" not in first.dims:
         return datasets[-1]
     merged = xr.concat(

@@ -51,6 +51,21 @@ def source_dims(raw: xr.Dataset, grid: GridSpec, file: str) -> dict[str, str]:
     return mapping
 
 
+def sort_axis(ds: xr.Dataset, dim: str) -> xr.Dataset:
+    """Sort *ds* along *dim* by its coordinate (as ``sortby``), skipping the no-op case.
+
+    A rotation (longitudes 0..360 wrapped to -180..180) is two slices rather than a gather.
+    """
+    values = ds[dim].values
+    order = np.argsort(values, kind="stable")
+    if np.array_equal(order, np.arange(order.size)):
+        return ds
+    shift = int(order[0])
+    if np.array_equal(order, np.roll(np.arange(order.size), -shift)):
+        return ds.roll({dim: -shift}, roll_coords=True)
+    return ds.isel({dim: order})
+
+
 def normalise_latlon(ds: xr.Dataset, raw: xr.Dataset, grid: GridSpec, file: str) -> xr.Dataset:
     """Attach lat/lon from *raw*, make lon [-180, 180) ascending and lat ascending, add bounds."""
     assert grid.lat and grid.lon
@@ -62,7 +77,7 @@ def normalise_latlon(ds: xr.Dataset, raw: xr.Dataset, grid: GridSpec, file: str)
         raise GridError(f"{file}: latitude outside -90..90")
     lon = ((lon + 180.0) % 360.0) - 180.0
     ds = ds.assign_coords(lat=("lat", lat), lon=("lon", lon))
-    ds = ds.sortby(["lat", "lon"])
+    ds = sort_axis(sort_axis(ds, "lat"), "lon")
     if np.any(np.diff(ds["lon"].values) <= 0):
         raise GridError(f"{file}: longitude repeats after wrapping to -180..180")
     lat_b = np.clip(cell_bounds(ds["lat"].values), -90.0, 90.0)

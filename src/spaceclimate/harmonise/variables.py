@@ -60,27 +60,71 @@ def _select_source(raw: xr.Dataset, spec: VariableSpec, file: str) -> xr.DataArr
     return stacked
 
 
-def decode_variable(
-    raw: xr.Dataset, name: str, spec: VariableSpec, target: VariableDef, file: str
-) -> xr.DataArray:
-    """Return canonical variable *name* decoded from *raw* following *spec*.
-
-    Order: raw fill values, flag values and valid range are masked on the stored values;
-    classes are recoded; packing (scale/offset, recipe overrides first) is applied; decoded
-    thresholds are masked; units are converted to the ECV table's canonical units; the
-    share of values outside the ECV's valid range is checked.
-    """
-    src = _select_source(raw, spec, file)
-    attrs = dict(src.attrs)
-    data = src.astype("float64") if src.dtype.kind != "f" else src.astype("float64")
-    rawvals = src
-    invalid = xr.zeros_like(src, dtype=bool)
-
+def _fills(attrs: dict[str, Any], spec: VariableSpec) -> list[Any]:
     fills = _as_list(attrs.get("_FillValue")) + _as_list(attrs.get("missing_value"))
     fills += list(spec.fill_values)
-    for fv in fills:
-        if isinstance(fv, float) and np.isnan(fv):
-            continue
+    return [fv for fv in fills if not (isinstance(fv, float) and np.isnan(fv))]
+
+
+def _decode_plain(
+    src: xr.DataArray,
+    spec: VariableSpec,
+    attrs: dict[str, Any],
+    file: str,
+    units: tuple[float, float],
+) -> xr.DataArray:
+    """Decode a packed variable without recoding or flag masks, in place on numpy arrays.
+
+    The same operations in the same order as :func:`_decode_general` (so the same values to
+    the last bit), without building an xarray object per step: this is the ingest's hot path.
+    """
+    rawvals = np.asarray(src.values)
+    data = rawvals.astype("float64")
+    invalid = np.zeros(rawvals.shape, dtype=bool)
+    for fv in _fills(attrs, spec):
+        invalid |= rawvals == fv
+    if spec.mask_flag_values:
+        flags = _as_list(attrs.get("flag_values"))
+        if not flags:
+            raise InputError(f"{file}: {src.name!r} declares no flag_values to mask")
+        invalid |= np.isin(rawvals, flags)
+    vmin, vmax = _valid_limits(attrs)
+    packed_range = vmin is not None and _same_kind(vmin, src)
+    if packed_range and vmin is not None and vmax is not None:
+        invalid |= (rawvals < vmin) | (rawvals > vmax)
+    scale = _number(spec.scale_factor, attrs.get("scale_factor"), 1.0)
+    offset = _number(spec.add_offset, attrs.get("add_offset"), 0.0)
+    data[invalid] = np.nan
+    if not is_identity(scale, offset):
+        data *= scale
+        data += offset
+    with np.errstate(invalid="ignore"):
+        if vmin is not None and vmax is not None and not packed_range:
+            data[~((data >= float(vmin)) & (data <= float(vmax)))] = np.nan
+        if spec.mask_above is not None:
+            data[~(data <= spec.mask_above)] = np.nan
+        if spec.mask_below is not None:
+            data[~(data >= spec.mask_below)] = np.nan
+    k, b = units
+    if not is_identity(k, b):
+        data *= k
+        data += b
+    return xr.DataArray(data.astype("float32"), dims=src.dims, coords=src.coords)
+
+
+def _decode_general(
+    raw: xr.Dataset,
+    src: xr.DataArray,
+    spec: VariableSpec,
+    attrs: dict[str, Any],
+    file: str,
+    units: tuple[float, float],
+) -> xr.DataArray:
+    """Decode any variable (recoded classes, quality-flag masks) with xarray operations."""
+    data = src.astype("float64")
+    rawvals = src
+    invalid = xr.zeros_like(src, dtype=bool)
+    for fv in _fills(attrs, spec):
         invalid = invalid | (rawvals == fv)
     if spec.mask_flag_values:
         flags = _as_list(attrs.get("flag_values"))
@@ -122,7 +166,24 @@ def decode_variable(
         data = data.where(data <= spec.mask_above)
     if spec.mask_below is not None:
         data = data.where(data >= spec.mask_below)
+    k, b = units
+    if not is_identity(k, b):
+        data = data * k + b
+    return data.astype("float32")
 
+
+def decode_variable(
+    raw: xr.Dataset, name: str, spec: VariableSpec, target: VariableDef, file: str
+) -> xr.DataArray:
+    """Return canonical variable *name* decoded from *raw* following *spec*.
+
+    Order: raw fill values, flag values and valid range are masked on the stored values;
+    classes are recoded; packing (scale/offset, recipe overrides first) is applied; decoded
+    thresholds are masked; units are converted to the ECV table's canonical units; the
+    share of values outside the ECV's valid range is checked.
+    """
+    src = _select_source(raw, spec, file)
+    attrs = dict(src.attrs)
     source_units = spec.units or attrs.get("units")
     if source_units is None:
         raise UnitError(f"{file}: {src.name!r} declares no units; set 'units' in the recipe")
@@ -130,10 +191,10 @@ def decode_variable(
         k, b = linear_conversion(str(source_units), target.units)
     except UnitError as exc:
         raise UnitError(f"{file}: {src.name!r}: {exc}") from exc
-    if not is_identity(k, b):
-        data = data * k + b
-
-    data = data.astype("float32")
+    if spec.recode is None and spec.valid_if_flag is None:
+        data = _decode_plain(src, spec, attrs, file, (k, b))
+    else:
+        data = _decode_general(raw, src, spec, attrs, file, (k, b))
     data.attrs = {
         "long_name": target.long_name,
         "units": target.units,
@@ -154,18 +215,20 @@ def decode_variable(
 def check_valid_range(data: xr.DataArray, target: VariableDef, file: str) -> xr.DataArray:
     """Refuse data mostly outside the ECV's valid range (wrong units); mask rare outliers."""
     lo, hi = target.valid_range
-    finite = data.notnull()
-    outside = finite & ((data < lo) | (data > hi))
-    n_finite, n_out = (int(v) for v in xr.DataArray([finite.sum(), outside.sum()]).values)
+    values = np.asarray(data.values)
+    n_finite = int(np.count_nonzero(~np.isnan(values)))
     if n_finite == 0:
         return data
+    with np.errstate(invalid="ignore"):
+        outside = (values < lo) | (values > hi)  # False where missing
+    n_out = int(np.count_nonzero(outside))
     share = n_out / n_finite
     if share > MAX_OUT_OF_RANGE:
-        vmin, vmax = float(data.min()), float(data.max())
+        vmin, vmax = float(np.nanmin(values)), float(np.nanmax(values))
         raise UnitError(
             f"{file}: {data.name} spans {vmin:.4g}..{vmax:.4g} {target.units}, "
             f"{share:.0%} outside the valid range {lo:g}..{hi:g}: wrong units or scale factor?"
         )
     if n_out:
-        data = data.where(~outside)
+        data = data.copy(data=np.where(outside, np.asarray(np.nan, values.dtype), values))
     return data

@@ -7,12 +7,12 @@ own CRS (x/y in metres), with the EPSG URI when the CRS has one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from spaceclimate.api.edr.documents import CRS84, observed_property
@@ -21,10 +21,21 @@ from spaceclimate.compute.subset import grid_crs, grid_kind, vertical_dim
 TEMPORAL_RS = {"type": "TemporalRS", "calendar": "Gregorian"}
 #: Values encoded per chunk when streaming a range.
 JSON_CHUNK = 500_000
+#: Time axes whose ISO strings are kept (by content: the same axis, the same strings).
+ISO_CACHE_SIZE = 64
+_ISO_CACHE: dict[str, list[str]] = {}
 
 
 def _iso_times(values: np.ndarray) -> list[str]:
-    return [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in pd.to_datetime(values)]
+    stamps = np.ascontiguousarray(np.asarray(values).astype("datetime64[s]"))
+    key = hashlib.sha1(stamps.tobytes(), usedforsecurity=False).hexdigest()
+    found = _ISO_CACHE.get(key)
+    if found is None:  # a cube's time axis is formatted once, then reused by every answer
+        found = [f"{t}Z" for t in np.datetime_as_string(stamps, unit="s")]
+        if len(_ISO_CACHE) >= ISO_CACHE_SIZE:
+            _ISO_CACHE.clear()
+        _ISO_CACHE[key] = found
+    return list(found)
 
 
 def _json_chunks(values: np.ndarray) -> Iterator[str]:
