@@ -20,41 +20,21 @@ Projected grids (the NSIDC 25 km polar stereographic sea-ice grids)
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 import xarray as xr
 from pyproj import CRS, Proj, Transformer
-from pyproj.exceptions import CRSError
 
+from spaceclimate.compute.grids import GridKind, grid_crs, grid_kind, spatial_dims
 from spaceclimate.errors import GridError, InputError
 from spaceclimate.harmonise.grid import cell_bounds
 
-GridKind = Literal["latlon", "projected", "none"]
+__all__ = ["GridKind", "cell_area", "grid_crs", "grid_kind", "spatial_dims"]
 AreaMethod = Literal["scale_factor", "geodesic"]
 
 #: IUGG mean Earth radius R1 (m), the sphere of the lat/lon cell areas.
 EARTH_RADIUS_M = 6_371_008.8
-
-
-def grid_kind(obj: xr.Dataset | xr.DataArray) -> GridKind:
-    """Return the kind of spatial grid of a harmonised dataset or variable."""
-    if "lat" in obj.dims and "lon" in obj.dims:
-        return "latlon"
-    if "x" in obj.dims and "y" in obj.dims:
-        return "projected"
-    return "none"
-
-
-def spatial_dims(obj: xr.Dataset | xr.DataArray, parameter: str = "data") -> tuple[str, str]:
-    """Return the (row, column) dims of a gridded dataset; InputError for gridless ones."""
-    kind = grid_kind(obj)
-    if kind == "latlon":
-        return ("lat", "lon")
-    if kind == "projected":
-        return ("y", "x")
-    raise InputError(f"{parameter}: no spatial grid (needs lat/lon or y/x dimensions)")
 
 
 def axis_bounds(obj: xr.Dataset | xr.DataArray, dim: str) -> np.ndarray:
@@ -78,25 +58,6 @@ def axis_bounds(obj: xr.Dataset | xr.DataArray, dim: str) -> np.ndarray:
     if bounds.shape != (obj.sizes[dim], 2):
         raise GridError(f"data: bounds of {dim!r} do not match the coordinate")
     return bounds
-
-
-def grid_crs(obj: xr.Dataset | xr.DataArray) -> CRS:
-    """Return the CRS of a projected grid from its ``crs`` variable (``crs_wkt``)."""
-    if "crs" not in obj.coords and not (isinstance(obj, xr.Dataset) and "crs" in obj.variables):
-        raise InputError("data: projected grid without a 'crs' grid-mapping variable")
-    attrs = obj["crs"].attrs
-    wkt = attrs.get("crs_wkt") or attrs.get("spatial_ref")
-    if not wkt:
-        raise InputError("data: the 'crs' variable has no crs_wkt")
-    return _crs(str(wkt))
-
-
-@lru_cache(maxsize=16)
-def _crs(wkt: str) -> CRS:
-    try:
-        return CRS.from_wkt(wkt)
-    except CRSError as exc:
-        raise InputError(f"data: unusable crs_wkt ({exc})") from exc
 
 
 def latlon_cell_area(

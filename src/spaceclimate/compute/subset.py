@@ -25,18 +25,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Literal
 
 import numpy as np
 import shapely
 import xarray as xr
 from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
 from shapely.geometry.base import BaseGeometry
 
+from spaceclimate.compute.grids import GridKind, crs_from_wkt, grid_crs, grid_kind, spatial_dims
 from spaceclimate.errors import InputError, NotFoundError
 
-GridKind = Literal["latlon", "projected", "none"]
+__all__ = ["Area", "GridKind", "grid_crs", "grid_kind", "spatial_dims"]
+
 BBox = tuple[float, float, float, float]
 
 #: Names a vertical dimension may carry when its coordinate has no ``axis: Z`` attribute.
@@ -69,44 +69,10 @@ class Area:
 
 
 # -- grids --------------------------------------------------------------------------------------
-def grid_kind(ds: xr.Dataset) -> GridKind:
-    """Return the kind of spatial grid of a harmonised cube."""
-    if "lat" in ds.dims and "lon" in ds.dims:
-        return "latlon"
-    if "x" in ds.dims and "y" in ds.dims and "crs" in ds.variables:
-        return "projected"
-    return "none"
-
-
-def spatial_dims(ds: xr.Dataset) -> tuple[str, str]:
-    """Return the (row, column) dims of a gridded cube; InputError for gridless ones."""
-    kind = grid_kind(ds)
-    if kind == "latlon":
-        return ("lat", "lon")
-    if kind == "projected":
-        return ("y", "x")
-    raise InputError(f"cube {ds.attrs.get('id', '')!r} has no spatial grid")
-
-
-def grid_crs(ds: xr.Dataset) -> CRS:
-    """Return the CRS of a cube: EPSG:4326 for lat/lon grids, ``crs_wkt`` for projected ones."""
-    if grid_kind(ds) == "projected":
-        return _crs_from_wkt(str(ds["crs"].attrs.get("crs_wkt", "")))
-    return CRS.from_epsg(4326)
-
-
-@lru_cache(maxsize=32)
-def _crs_from_wkt(wkt: str) -> CRS:
-    try:
-        return CRS.from_wkt(wkt)
-    except CRSError as exc:
-        raise InputError(f"cube's 'crs' variable holds an unusable crs_wkt ({exc})") from exc
-
-
 @lru_cache(maxsize=32)
 def _to_grid(wkt: str) -> Transformer:
     """Return a lon/lat (EPSG:4326) to grid-CRS transformer, cached by WKT."""
-    return Transformer.from_crs(CRS.from_epsg(4326), _crs_from_wkt(wkt), always_xy=True)
+    return Transformer.from_crs(CRS.from_epsg(4326), crs_from_wkt(wkt), always_xy=True)
 
 
 def _project(ds: xr.Dataset, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
