@@ -37,18 +37,25 @@ _PROBLEM_SCHEMA = {
 }
 
 
-def _problem_response(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}}
+def problem_response(description: str, header: str | None = None) -> dict[str, Any]:
+    """Return the OpenAPI description of a problem answer (with a documented *header*)."""
+    doc: dict[str, Any] = {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+    }
+    if header:
+        doc["headers"] = {header: {"schema": {"type": "string"}}}
+    return doc
 
 
 #: Error answers every route may give, documented once in the OpenAPI description.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _problem_response("Malformed parameter (the detail names it)"),
-    404: _problem_response("No such collection, item, variable, job or path"),
-    409: _problem_response("Conflicts with the hub's state"),
-    413: _problem_response("Request too large (the estimate is in the body)"),
-    414: _problem_response("Query string too long"),
-    429: _problem_response("Too many requests (rate limit); Retry-After tells when to retry"),
+    400: problem_response("Malformed parameter (the detail names it)"),
+    404: problem_response("No such collection, item, variable, job or path"),
+    409: problem_response("Conflicts with the hub's state"),
+    413: problem_response("Request too large (the estimate is in the body)"),
+    414: problem_response("Query string too long"),
+    429: problem_response("Too many requests (rate limit); Retry-After tells when to retry"),
 }
 
 

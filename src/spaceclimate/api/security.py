@@ -15,7 +15,7 @@ from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from spaceclimate.access import Actor, ApiKey, access_for
-from spaceclimate.api.problems import PROBLEM_JSON
+from spaceclimate.api.problems import problem_response
 from spaceclimate.errors import ForbiddenError, RateLimitedError, UnauthorizedError
 
 BEARER = HTTPBearer(
@@ -26,34 +26,11 @@ BEARER = HTTPBearer(
     "<token>`. Needed for writes only; reads are anonymous.",
 )
 
-_PROBLEM = {
-    "type": "object",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-    },
-    "required": ["title", "status", "detail"],
-}
-
-
-def _documented(description: str, header: str | None = None) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "description": description,
-        "content": {PROBLEM_JSON: {"schema": _PROBLEM}},
-    }
-    if header:
-        doc["headers"] = {header: {"schema": {"type": "string"}}}
-    return doc
-
-
 #: Answers of every write route besides the common problems.
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: _documented("No API key, or an unknown or revoked one", "WWW-Authenticate"),
-    403: _documented("The API key's scopes do not cover this change"),
-    429: _documented("Too many writes from this key or address", "Retry-After"),
+    401: problem_response("No API key, or an unknown or revoked one", "WWW-Authenticate"),
+    403: problem_response("The API key's scopes do not cover this change"),
+    429: problem_response("Too many writes from this key or address", "Retry-After"),
 }
 
 
