@@ -42,9 +42,7 @@ def _step(values: np.ndarray) -> float | None:
     return float(diffs[0]) if np.allclose(diffs, diffs[0], rtol=1e-4) else None
 
 
-def cube_dimensions(
-    ds: xr.Dataset, grid_type: str, time_step: str | None = None
-) -> dict[str, Any]:
+def cube_dimensions(ds: xr.Dataset, grid_type: str, time_step: str | None = None) -> dict[str, Any]:
     """Return the datacube extension's ``cube:dimensions`` of a harmonised dataset.
 
     *grid_type* is ``latlon``, ``projected`` or ``none``; *time_step* an ISO 8601 period.
