@@ -578,3 +578,45 @@ def test_unknown_collection_and_item_are_404_naming_known_ids(api: Any) -> None:
         assert OSTIA in r.json()["detail"] and OSTIA in r.json()["known"]
     r = api.get(f"/stac/collections/{OSTIA}/items/nope")
     assert r.status_code == 404 and OSTIA_0606 in r.json()["detail"]
+
+
+def test_number_matched_only_when_counted_exactly(
+    api: Any, rows: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spaceclimate.api.stac import search
+
+    monkeypatch.setattr(search, "COUNT_LIMIT", 4)
+    assert len(rows) > 8
+    everything = api.get("/stac/search", params={"limit": 1000}).json()
+    assert everything["numberMatched"] == len(rows)  # one page: nothing to count
+    for method in ("GET", "POST"):
+        pages = []
+        if method == "GET":
+            page = api.get("/stac/search", params={"limit": 2})
+        else:
+            page = api.post("/stac/search", json={"limit": 2})
+        while True:
+            doc = page.json()
+            assert doc["numberReturned"] == len(doc["features"]) <= 2
+            pages.append(doc)
+            nxt = [lk for lk in doc["links"] if lk["rel"] == "next"]
+            if not nxt:
+                break
+            if method == "GET":
+                page = api.get(nxt[0]["href"])
+            else:
+                page = api.post(nxt[0]["href"], json={"limit": 2, **nxt[0]["body"]})
+        assert [i for p in pages for i in ids_of(p["features"])] == ids_of(everything["features"])
+        assert "numberMatched" not in pages[0]  # more than the count limit match
+        assert pages[-1]["numberMatched"] == len(rows)  # the last page knows the total
+        assert all(p.get("numberMatched", len(rows)) == len(rows) for p in pages)
+
+
+def test_unknown_one_of_several_collections_is_a_400_listing_known_ones(
+    api: Any, collection_docs: dict[str, Any]
+) -> None:
+    r = api.get("/stac/search", params={"collections": f"{OSTIA},nope"})
+    assert r.status_code == 400 and "'nope'" in r.json()["detail"]
+    assert r.json()["known"] == sorted(collection_docs)
+    r = api.post("/stac/search", json={"collections": ["nope", OSTIA]})
+    assert r.status_code == 400 and "'nope'" in r.json()["detail"]

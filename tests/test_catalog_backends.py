@@ -531,6 +531,9 @@ SEARCHES = {
         bbox=(-120, 30, -100, 40), start=_day(2022, 2, 5), end=_day(2022, 3, 1)
     ),
     "collections": SearchQuery(collections=("esa-cci-sm-combined", "cnes-cls-mss")),
+    "collections, one unknown, one twice": SearchQuery(
+        collections=("no-such", "ukmo-ostia-sst-daily", "cnes-cls-mss", "ukmo-ostia-sst-daily")
+    ),
     "ids": SearchQuery(ids=(SM_15, "sst_ostia_l4_anom_daily_20170607")),
     "nothing: ids of another collection": SearchQuery(
         collections=("ukmo-ostia-sst-daily",), ids=(SM_15,)
@@ -577,6 +580,71 @@ def test_paging_covers_every_item_once(catalog: SQLCatalogBackend, oracle: Oracl
         assert page.matched == len(expected)
         seen += [f["id"] for f in page.features]
     assert seen == expected
+
+
+def test_count_stops_at_the_count_limit(catalog: SQLCatalogBackend, oracle: Oracle) -> None:
+    expected = oracle.search(SearchQuery())
+    limit, count_limit = 3, 5
+    assert len(expected) > count_limit + 2 * limit  # some pages are past the count limit
+    seen: list[str] = []
+    for offset in range(0, len(expected) + limit, limit):
+        page = catalog.search(SearchQuery(limit=limit, offset=offset, count_limit=count_limit))
+        seen += [f["id"] for f in page.features]
+        end = offset + len(page.features)
+        cap = max(count_limit, end + 1)  # counted up to here, at least one past the page
+        if end >= len(expected) or len(expected) < cap:
+            assert page.matched_exact and page.matched == len(expected), offset
+        else:
+            assert not page.matched_exact and page.matched == cap > end, offset
+    assert seen == expected
+    exact = catalog.search(SearchQuery(limit=limit))
+    assert exact.matched_exact and exact.matched == len(expected)
+
+
+def _statements(catalog: SQLCatalogBackend, query: SearchQuery) -> list[str]:
+    """The queries that one search runs."""
+    statements: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(catalog.engine, "before_cursor_execute", capture)
+    try:
+        catalog.search(query)
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", capture)
+    return statements
+
+
+def test_a_page_ending_the_matches_is_not_counted(
+    catalog: SQLCatalogBackend, oracle: Oracle
+) -> None:
+    sm = SearchQuery(collections=("esa-cci-sm-combined",), limit=100)
+    count = len(oracle.search(sm))
+    assert 2 < count < 100
+    # the page holds every match (nothing to count) and items of the one collection named
+    assert len(_statements(catalog, sm)) == 1
+    assert catalog.search(sm).matched == count
+    more = SearchQuery(collections=("esa-cci-sm-combined",), limit=2)
+    statements = _statements(catalog, more)
+    assert len(statements) == 2 and "count" in statements[1].lower()
+    none_here = SearchQuery(collections=("esa-cci-sm-combined",), ids=("no-such-item",))
+    assert len(_statements(catalog, none_here)) == 2  # no item: is the collection known?
+    past = SearchQuery(collections=("esa-cci-sm-combined",), limit=2, offset=count + 5)
+    result = catalog.search(past)
+    assert result.features == [] and result.matched == count and result.matched_exact
+
+
+def test_collection_ids_and_unknown_collections(catalog: SQLCatalogBackend, oracle: Oracle) -> None:
+    assert catalog.collection_ids() == sorted(oracle.latest)
+    named = ("no-such", "esa-cci-sm-combined", "other", "no-such")
+    result = catalog.search(SearchQuery(collections=named))
+    assert result.unknown_collections == ("no-such", "other")
+    assert [f["id"] for f in result.features] == oracle.search(SearchQuery(collections=named))
+    none = catalog.search(SearchQuery(collections=("no-such",)))
+    assert (none.features, none.matched, none.unknown_collections) == ([], 0, ("no-such",))
+    assert catalog.search(SearchQuery(collections=("cnes-cls-mss",))).unknown_collections == ()
 
 
 TRIANGLE_MISSING_OZONE = {"type": "Polygon", "coordinates": [[[0, 85], [85, 0], [0, 86], [0, 85]]]}

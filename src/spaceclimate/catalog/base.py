@@ -57,14 +57,22 @@ class SearchQuery:
     offset: int = 0
     filter: Expr | None = None  # item search only: a filter expression (catalog.filters)
     sortby: tuple[SortKey, ...] = ()  # item search only: sort keys before the default order
+    count_limit: int | None = None  # item search only: count matches up to this many (None: all)
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    """A page of search results and the total number matched."""
+    """A page of search results and the total number matched.
+
+    When the query's ``count_limit`` stopped the count, ``matched_exact`` is False and
+    ``matched`` is a lower bound, always greater than the offset of the page's end when more
+    items follow it.
+    """
 
     features: list[dict[str, Any]]
     matched: int
+    matched_exact: bool = True
+    unknown_collections: tuple[str, ...] = ()  # collections the query named that do not exist
 
 
 @runtime_checkable
@@ -107,6 +115,10 @@ class CatalogBackend(Protocol):
         """Return every collection (latest version), sorted by id."""
         ...
 
+    def collection_ids(self) -> list[str]:
+        """Return the ids of every published collection, sorted."""
+        ...
+
     def get_item(self, collection_id: str, item_id: str) -> dict[str, Any]:
         """Return one item of the latest version; NotFoundError if unknown."""
         ...
@@ -120,7 +132,11 @@ class CatalogBackend(Protocol):
         ...
 
     def search(self, query: SearchQuery) -> SearchResult:
-        """Search items of the latest version of every collection."""
+        """Search items of the latest version of every collection.
+
+        Collections the query names that do not exist match nothing and are listed in the
+        result's ``unknown_collections``.
+        """
         ...
 
     def search_collections(self, query: SearchQuery) -> SearchResult:

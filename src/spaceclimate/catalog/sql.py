@@ -17,6 +17,7 @@ from sqlalchemy import (
     Engine,
     and_,
     event,
+    false,
     func,
     insert,
     or_,
@@ -284,6 +285,12 @@ class SQLCatalogBackend:
         with self.engine.connect() as conn:
             return [dict(d) for d in conn.execute(select(c.c.doc).order_by(c.c.id)).scalars()]
 
+    def collection_ids(self) -> list[str]:
+        """Return the ids of every published collection, sorted."""
+        c = schema.collections.c
+        with self.engine.connect() as conn:
+            return [str(cid) for cid in conn.execute(select(c.id).order_by(c.id)).scalars()]
+
     def get_item(self, collection_id: str, item_id: str) -> dict[str, Any]:
         """Return one item of the latest version of a collection."""
         result = self.search(SearchQuery(collections=(collection_id,), ids=(item_id,), limit=1))
@@ -352,41 +359,83 @@ class SQLCatalogBackend:
             conds.append(self.filters.where(query.filter))
         return conds
 
+    def _latest_versions(self, collections: tuple[str, ...]) -> ColumnElement[bool]:
+        """Items of the latest version of each of *collections*, in the search's own statement.
+
+        Each collection's latest version is a scalar subquery, evaluated once per statement,
+        so ``(collection_id, version)`` is an index condition and a collection's items are read
+        in order from ``ix_sco_items_collection_time``.
+        """
+        i, c = schema.items.c, schema.collections.c
+        return or_(
+            false(),
+            *(
+                and_(
+                    i.collection_id == cid,
+                    i.version == select(c.latest_version).where(c.id == cid).scalar_subquery(),
+                )
+                for cid in collections
+            ),
+        )
+
     def search(self, query: SearchQuery) -> SearchResult:
         """Search items of the latest version of every collection.
 
-        When the query names collections, their latest versions are read first and the
-        items searched by ``(collection_id, version)``: the count and the page then see the
-        same versions even while a new one is published, and a collection's items are read
-        in order from the ``ix_sco_items_collection_time`` index.
+        One statement reads the page and one item more: when no item follows the page (or the
+        page is past the end), the number matched is known without counting. Otherwise the
+        matches are counted, up to ``query.count_limit`` when given (the result then says
+        whether the count is exact). Named collections that no item of the page belongs to
+        are looked up, to report the unknown ones. Everything runs on one connection in one
+        transaction (on PostgreSQL a ``REPEATABLE READ`` snapshot; SQLite's transactions are
+        serialised), so the count and the page see the same versions even while a new one is
+        published.
         """
         i, c = schema.items.c, schema.collections.c
         _check_bbox(query)
         conds = self._item_conditions(query)
-        join = schema.items.join(schema.collections, i.collection_id == c.id)
-        with self.engine.connect() as conn:
-            if query.collections:
-                latest = conn.execute(
-                    select(c.id, c.latest_version).where(c.id.in_(query.collections))
-                ).all()
-                if not latest:
-                    return SearchResult(features=[], matched=0)
-                pinned = [and_(i.collection_id == cid, i.version == v) for cid, v in latest]
-                conds.append(or_(*pinned))
-            else:
-                conds.append(i.version == c.latest_version)
-            where = and_(*conds)
-            matched = conn.execute(select(func.count()).select_from(join).where(where)).scalar()
+        named = tuple(dict.fromkeys(query.collections or ()))
+        if named:
+            conds.append(self._latest_versions(named))
+        else:
+            conds.append(i.version == c.latest_version)
+        source: Any = schema.items
+        if not named or query.ecv or query.agency or query.q:
+            source = schema.items.join(schema.collections, i.collection_id == c.id)
+        where = and_(true(), *conds)
+        conn_options = {} if self.is_sqlite else {"isolation_level": "REPEATABLE READ"}
+        with self.engine.connect().execution_options(**conn_options) as conn:
             rows = conn.execute(
-                select(i.doc)
-                .select_from(join)
+                select(i.collection_id, i.doc)
+                .select_from(source)
                 .where(where)
                 .order_by(*self.filters.order_by(query.sortby), *_DEFAULT_ORDER)
-                .limit(query.limit)
+                .limit(query.limit + 1)
                 .offset(query.offset)
-            ).scalars()
-            features = [dict(d) for d in rows]
-        return SearchResult(features=features, matched=int(matched or 0))
+            ).all()
+            features = [dict(doc) for _cid, doc in rows[: query.limit]]
+            unknown = self._unknown(conn, named, {cid for cid, _doc in rows})
+            end = query.offset + len(features)
+            if len(rows) <= query.limit and (features or query.offset == 0):
+                return SearchResult(features, end, unknown_collections=unknown)
+            counted = select(i.pk).select_from(source).where(where)
+            cap = None
+            if query.count_limit is not None:
+                cap = max(query.count_limit, end + 1)
+                counted = counted.limit(cap)
+            matched = conn.execute(select(func.count()).select_from(counted.subquery())).scalar()
+        matched = int(matched or 0)
+        exact = cap is None or matched < cap
+        return SearchResult(features, matched, exact, unknown_collections=unknown)
+
+    @staticmethod
+    def _unknown(conn: Connection, named: tuple[str, ...], seen: set[str]) -> tuple[str, ...]:
+        """The collections of *named* that do not exist (those *seen* in the page do)."""
+        missing = tuple(cid for cid in named if cid not in seen)
+        if not missing:
+            return ()
+        c = schema.collections.c
+        found = set(conn.execute(select(c.id).where(c.id.in_(missing))).scalars())
+        return tuple(cid for cid in missing if cid not in found)
 
     def search_collections(self, query: SearchQuery) -> SearchResult:
         """Search collections by bbox, time, ECV, agency, free text and ids."""

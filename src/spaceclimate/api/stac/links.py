@@ -174,8 +174,12 @@ def _is_granule(doc: dict[str, Any]) -> bool:
 
 
 def item_out(doc: dict[str, Any], base: str) -> dict[str, Any]:
-    """Return a catalog Item as served: links, a download asset, and a valid time."""
-    out = copy.deepcopy(doc)
+    """Return a catalog Item as served: links, a download asset, and a valid time.
+
+    *doc* is not changed: the parts rewritten here (properties, assets, links) are copied,
+    the rest is shared with it (a page of items is served without deep copies).
+    """
+    out = dict(doc)
     cid = out["collection"]
     if not _is_granule(out):
         here = item_href(base, cid, out["id"])
@@ -190,7 +194,7 @@ def item_out(doc: dict[str, Any], base: str) -> dict[str, Any]:
             link("root", stac_root(base)),
         ]
         return out
-    props = out.setdefault("properties", {})
+    props = out["properties"] = dict(out.get("properties") or {})
     static = props.get("datetime") is None and not (
         props.get("start_datetime") and props.get("end_datetime")
     )
@@ -204,7 +208,7 @@ def item_out(doc: dict[str, Any], base: str) -> dict[str, Any]:
         query["datetime"] = f"{start}/{end}"
     query["format"] = "netcdf"
     download = f"{base}/download/{quote(cid, safe='')}?{urlencode(query, safe=':/')}"
-    assets = out.setdefault("assets", {})
+    assets = out["assets"] = dict(out.get("assets") or {})
     source = assets.pop("source", None)
     served: dict[str, Any] = {
         "href": download,

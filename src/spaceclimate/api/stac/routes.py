@@ -26,6 +26,7 @@ from spaceclimate.api.stac.search import (
     restrict_to_collection,
 )
 from spaceclimate.api.urls import base_url
+from spaceclimate.catalog import SearchResult
 from spaceclimate.errors import InputError, NotFoundError
 
 #: How many known item ids a 404 for an unknown item lists.
@@ -106,32 +107,27 @@ def build(ctx: HubContext) -> APIRouter:
     def collection_or_404(cid: str) -> dict[str, Any]:
         return ctx.collection(cid)
 
-    def check_collections(ids: tuple[str, ...] | None) -> None:
-        if not ids:
-            return
-        known = ctx.collection_ids()
-        unknown = [c for c in ids if c not in known]
-        if unknown:
+    def run(search: ItemSearch, base: str) -> tuple[list[dict[str, Any]], SearchResult]:
+        """Search (the catalog looks the named collections up on the same connection)."""
+        result = ctx.catalog.search(search.query)
+        if result.unknown_collections:
+            known = ctx.catalog.collection_ids()
             raise InputError(
-                f"parameter 'collections': no collection {unknown[0]!r}; known: {', '.join(known)}",
+                f"parameter 'collections': no collection {result.unknown_collections[0]!r}; "
+                f"known: {', '.join(known)}",
                 known=known,
             )
-
-    def run(search: ItemSearch, base: str) -> tuple[list[dict[str, Any]], int]:
-        result = ctx.catalog.search(search.query)
         features = [apply_fields(L.item_out(f, base), search.fields) for f in result.features]
-        return features, result.matched
+        return features, result
 
     def feature_collection(
-        features: list[dict[str, Any]], matched: int, links: list[dict[str, Any]]
+        features: list[dict[str, Any]], result: SearchResult, links: list[dict[str, Any]]
     ) -> JSONResponse:
-        body = {
-            "type": "FeatureCollection",
-            "features": features,
-            "links": links,
-            "numberMatched": matched,
-            "numberReturned": len(features),
-        }
+        """The page; ``numberMatched`` only when exact (not when the count was stopped)."""
+        body: dict[str, Any] = {"type": "FeatureCollection", "features": features, "links": links}
+        if result.matched_exact:
+            body["numberMatched"] = result.matched
+        body["numberReturned"] = len(features)
         return _json(body, L.GEOJSON)
 
     # -- landing and conformance ------------------------------------------------------------
@@ -248,7 +244,7 @@ def build(ctx: HubContext) -> APIRouter:
         collection_or_404(collection_id)
         base = base_url(request, ctx)
         search = restrict_to_collection(from_get(params), collection_id)
-        features, matched = run(search, base)
+        features, result = run(search, base)
         url = f"{base}{request.url.path}"
         here = L.collection_href(base, collection_id)
         links = [
@@ -260,10 +256,10 @@ def build(ctx: HubContext) -> APIRouter:
                 url,
                 list(request.query_params.multi_items()),
                 search.query,
-                (matched, len(features)),
+                (result.matched, len(features)),
             ),
         ]
-        return feature_collection(features, matched, links)
+        return feature_collection(features, result, links)
 
     @router.get(
         "/collections/{collection_id}/items/{item_id}",
@@ -304,8 +300,7 @@ def build(ctx: HubContext) -> APIRouter:
         """Search items across collections."""
         base = base_url(request, ctx)
         search = from_get({**params, "collections": collections})
-        check_collections(search.query.collections)
-        features, matched = run(search, base)
+        features, result = run(search, base)
         url = f"{base}{request.url.path}"
         links = [
             L.link("self", f"{url}?{request.url.query}" if request.url.query else url, L.GEOJSON),
@@ -314,10 +309,10 @@ def build(ctx: HubContext) -> APIRouter:
                 url,
                 list(request.query_params.multi_items()),
                 search.query,
-                (matched, len(features)),
+                (result.matched, len(features)),
             ),
         ]
-        return feature_collection(features, matched, links)
+        return feature_collection(features, result, links)
 
     @router.post(
         "/search",
@@ -332,16 +327,15 @@ def build(ctx: HubContext) -> APIRouter:
         body = body or SearchBody.model_validate({})
         base = base_url(request, ctx)
         search = from_post(body)
-        check_collections(search.query.collections)
-        features, matched = run(search, base)
+        features, result = run(search, base)
         url = f"{base}{request.url.path}"
         sent = body.model_dump(by_alias=True, exclude_none=True)
         sent.pop("token", None)
         links = [
             L.link("self", url, L.GEOJSON, method="POST", body=sent),
             L.link("root", L.stac_root(base)),
-            *post_paging_links(url, sent, search.query, (matched, len(features))),
+            *post_paging_links(url, sent, search.query, (result.matched, len(features))),
         ]
-        return feature_collection(features, matched, links)
+        return feature_collection(features, result, links)
 
     return router

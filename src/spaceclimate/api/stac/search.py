@@ -33,6 +33,10 @@ MAX_LIMIT = 10_000
 MAX_IDS = 1000  # most ids or collections one search may list
 DEFAULT_ITEM_LIMIT = 10
 DEFAULT_COLLECTION_LIMIT = 100
+#: Item search counts matches up to this many; past it, a page has no ``numberMatched``
+#: (a full count of a large catalog costs more than the page; a page with no item after it
+#: is never counted at all).
+COUNT_LIMIT = 10_000
 
 
 class FieldsBody(BaseModel):
@@ -161,6 +165,7 @@ def item_search(
         offset=parse_token(token),
         filter=conjunction(where, expr),
         sortby=keys,
+        count_limit=COUNT_LIMIT,
         **_interval(datetime),
     )
     return ItemSearch(query, fields)
