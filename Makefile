@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export SCO_HOME ?= $(CURDIR)/.sco
 
-.PHONY: setup system portal-assets demo test lint format bench clean
+.PHONY: setup system portal-assets demo test test-scale lint format bench clean
 
 # Debian's Chromium drives the portal's browser tests (a test tool's own browser download
 # cannot work offline). Installed once, only when missing.
@@ -47,8 +47,18 @@ format: setup
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
 
+# The suites run a second time as a hub at scale: PostgreSQL catalog (a fresh database), cubes
+# in a local S3-compatible server, ingest and analytics on a Dask cluster of two worker
+# processes (tests/profile.py starts them). Local-disk-only tests are left out there.
+SCALE_TESTS := tests/test_ingest.py tests/test_api_zarr.py tests/test_api_edr.py \
+	tests/test_api_tiles.py tests/test_client.py tests/test_api_processes.py
+
 test: system lint
 	$(BIN)/pytest -q
+	SCO_TEST_PROFILE=scale $(BIN)/pytest -q $(SCALE_TESTS)
+
+test-scale: setup
+	SCO_TEST_PROFILE=scale $(BIN)/pytest -q $(SCALE_TESTS)
 
 # The benchmark suite against the peers (not part of `make test`): installs PostGIS and the
 # peers' own virtualenv, grows the data under benchmarks/.data (reused by the next run), runs

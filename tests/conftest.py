@@ -1,4 +1,9 @@
-"""Shared fixtures: the bundled real samples, a hub holding all of them, and a live server."""
+"""Shared fixtures: the bundled real samples, a hub holding all of them, and a live server.
+
+Hubs follow the test profile (``SCO_TEST_PROFILE``, see ``tests/profile.py``): by default the
+embedded hub in ``SCO_HOME``; with ``scale``, PostgreSQL, an S3-compatible store and a Dask
+cluster behind the same fixtures.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,32 @@ from pathlib import Path
 import httpx
 import pytest
 
+from .profile import SCALE, hub_env, hub_settings
+from .profile import shutdown as shutdown_profile
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data" / "samples"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "local_disk: about cubes on local disk (not run in the scale profile)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In the scale profile, leave out the tests that are about local files only."""
+    if not SCALE:
+        return
+    local = [item for item in items if item.get_closest_marker("local_disk")]
+    if local:
+        config.hook.pytest_deselected(items=local)
+        items[:] = [item for item in items if not item.get_closest_marker("local_disk")]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the scale profile's services (nothing to do by default)."""
+    shutdown_profile()
 
 
 @pytest.fixture(scope="session")
@@ -30,11 +59,10 @@ def hub_home(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Path:
 
     Tests must not write to it; use a ``tmp_path`` hub for that.
     """
-    from spaceclimate.config import Settings
     from spaceclimate.ingest import Ingestor
 
     home = tmp_path_factory.mktemp("hub-all")
-    ingestor = Ingestor(Settings(home=home))
+    ingestor = Ingestor(hub_settings(home))
     try:
         results = ingestor.ingest([samples])
     finally:
@@ -58,6 +86,7 @@ def start_server(
     full_env = {**os.environ, "SCO_HOME": str(home), **(env or {})}
     full_env.pop("SCO_CATALOG_URL", None)
     full_env.pop("SCO_STORE_PATH", None)
+    full_env.update(hub_env(home))  # the scale profile's catalog, store and cluster
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -116,7 +145,6 @@ def api(hub_home: Path) -> Iterator[object]:
     from fastapi.testclient import TestClient
 
     from spaceclimate.api import create_app
-    from spaceclimate.config import Settings
 
-    with TestClient(create_app(Settings(home=hub_home))) as client:
+    with TestClient(create_app(hub_settings(hub_home))) as client:
         yield client

@@ -20,10 +20,10 @@ from matplotlib.path import Path as MplPath
 
 from spaceclimate.api import create_app
 from spaceclimate.api.edr.params import output_format, parse_z
-from spaceclimate.config import Settings
 from spaceclimate.ecv import get_variable
 from spaceclimate.errors import InputError
 
+from .profile import hub_settings
 from .sourcedata import (
     ersst_source,
     ostia_nearest,
@@ -57,7 +57,7 @@ def values(coverage: dict[str, Any], name: str) -> np.ndarray:
 @pytest.fixture(scope="module")
 def small_api(hub_home: Path) -> Iterator[TestClient]:
     """An app on the shared hub whose synchronous limit is 100 kB."""
-    settings = Settings(home=hub_home, max_request_bytes=SMALL_LIMIT)
+    settings = hub_settings(hub_home, max_request_bytes=SMALL_LIMIT)
     with TestClient(create_app(settings)) as client:
         yield client
 

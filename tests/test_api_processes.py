@@ -23,6 +23,7 @@ from spaceclimate.compute.regions import DATA as REGION_DATA
 
 from .conftest import start_server, stop_server
 from .hubutil import run_sco
+from .profile import copy_hub
 
 OSTIA = "ukmo-ostia-sst-daily"
 OSTIA_FILES = [f"sst/sst_ostia_l4_anom_daily_2017060{d}.nc" for d in (5, 6, 7)]
@@ -41,10 +42,8 @@ def _wait(url: str, job_id: str, states: tuple[str, ...], timeout: float = 60) -
 @pytest.fixture()
 def own_hub(tmp_path: Path, hub_home: Path) -> Path:
     """A private copy of the shared hub (these tests publish derived collections)."""
-    import shutil
-
     home = tmp_path / "hub"
-    shutil.copytree(hub_home, home)
+    copy_hub(hub_home, home)
     return home
 
 

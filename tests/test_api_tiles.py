@@ -20,6 +20,9 @@ from pyproj import CRS, Transformer
 
 from spaceclimate.catalog import open_catalog
 from spaceclimate.config import Settings
+from spaceclimate.store import CubeLocation, open_store
+
+from .profile import hub_settings
 
 OSTIA = "ukmo-ostia-sst-daily"
 ARCTIC = "nsidc-seaice-cdr-nh-monthly"
@@ -29,16 +32,16 @@ OSTIA_RANGE = (271.0, 305.0)
 
 @pytest.fixture(scope="module")
 def settings(hub_home: Path) -> Settings:
-    return Settings(home=hub_home)
+    return hub_settings(hub_home)
 
 
-def cube_of(settings: Settings, collection_id: str) -> tuple[Path, str]:
+def cube_of(settings: Settings, collection_id: str) -> tuple[CubeLocation, str]:
     catalog = open_catalog(settings.resolved_catalog_url)
     try:
         href = catalog.get_collection(collection_id)["assets"]["zarr"]["href"]
     finally:
         catalog.close()
-    return settings.resolved_store_path / href, href
+    return open_store(settings).path(href), href  # a folder, or a prefix in an object store
 
 
 def decode(response: Any) -> np.ndarray:

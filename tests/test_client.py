@@ -11,9 +11,10 @@ import xarray as xr
 
 from spaceclimate.catalog import open_catalog
 from spaceclimate.client import Hub, HubBadRequest, HubNotFound, HubTooLarge
-from spaceclimate.config import Settings
+from spaceclimate.store import open_store
 
 from .conftest import start_server, stop_server
+from .profile import hub_settings
 
 OSTIA = "ukmo-ostia-sst-daily"
 
@@ -37,13 +38,13 @@ def test_search_returns_pystac_items(hub: Hub) -> None:
 def test_open_is_lazy_and_equals_local_cube(hub: Hub, hub_home: Path) -> None:
     remote = hub.open(OSTIA)
     assert remote["sst"].chunks is not None  # dask-backed, nothing read yet
-    settings = Settings(home=hub_home)
+    settings = hub_settings(hub_home)
     cat = open_catalog(settings.resolved_catalog_url)
     try:
         href = cat.get_collection(OSTIA)["assets"]["zarr"]["href"]
     finally:
         cat.close()
-    local = xr.open_zarr(settings.resolved_store_path / href)
+    local = xr.open_zarr(open_store(settings).path(href))
     window = {"lat": slice(-5, 5), "lon": slice(-150, -130)}
     got = remote["sst"].sel(window).values
     np.testing.assert_array_equal(got, local["sst"].sel(window).values)

@@ -15,14 +15,23 @@ import xarray as xr
 from spaceclimate.catalog import SearchQuery, open_catalog
 from spaceclimate.config import Settings
 from spaceclimate.ingest import Ingestor
+from spaceclimate.store import open_store
 
 from .hubutil import run_sco, snapshot
+from .profile import (
+    SCALE,
+    hub_settings,
+    published_cubes,
+    staged_leftovers,
+    store_objects,
+    tamper_with_a_chunk,
+)
 
 OSTIA = "sst/sst_ostia_l4_anom_daily_2017060{}.nc"
 
 
 def _settings(home: Path) -> Settings:
-    return Settings(home=home)
+    return hub_settings(home)  # Settings(home=home), or the scale profile's engines
 
 
 def _ingest(home: Path, *paths: Path, recipe: str | None = None):  # type: ignore[no-untyped-def]
@@ -34,9 +43,15 @@ def _ingest(home: Path, *paths: Path, recipe: str | None = None):  # type: ignor
 
 
 @pytest.fixture(scope="module")
-def full_hub(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Path:
-    """A hub with every bundled sample ingested (built once for the module)."""
-    home = tmp_path_factory.mktemp("hub")
+def full_hub(request: pytest.FixtureRequest, samples: Path) -> Path:
+    """A hub with every bundled sample ingested (built once for the module).
+
+    At scale, the session's shared hub (the same ingest, made by the same code on PostgreSQL,
+    the object store and the cluster; these tests only read it).
+    """
+    if SCALE:
+        return Path(request.getfixturevalue("hub_home"))
+    home = request.getfixturevalue("tmp_path_factory").mktemp("hub")
     results = _ingest(home, samples)
     assert all(r.status == "published" for r in results)
     return home
@@ -68,7 +83,7 @@ def test_cube_is_zarr_v3_and_equals_harmonised(full_hub: Path, samples: Path) ->
         col = cat.get_collection("ukmo-ostia-sst-daily")
     finally:
         cat.close()
-    cube_path = settings.resolved_store_path / col["assets"]["zarr"]["href"]
+    cube_path = open_store(settings).path(col["assets"]["zarr"]["href"])
     meta = json.loads((cube_path / "zarr.json").read_text())
     assert meta["zarr_format"] == 3
     ds = xr.open_zarr(cube_path)
@@ -135,18 +150,14 @@ def test_new_files_make_a_new_version_and_old_versions_stay(tmp_path: Path, samp
     cat = open_catalog(settings.resolved_catalog_url)
     v1 = cat.latest_version("ukmo-ostia-sst-daily")
     assert v1 is not None
-    v1_files = {
-        p.relative_to(settings.resolved_store_path): p.read_bytes()
-        for p in (settings.resolved_store_path / v1.cube_href).rglob("*")
-        if p.is_file()
-    }
+    store = open_store(settings)
+    v1_files = store_objects(store.path(v1.cube_href))
     result = _ingest(tmp_path, samples / OSTIA.format(6), samples / OSTIA.format(7))
     assert result[0].version == 2 and result[0].status == "published"
     v2 = cat.latest_version("ukmo-ostia-sst-daily")
     assert v2 is not None and v2.cube_href != v1.cube_href and len(v2.sources) == 3
-    for rel, content in v1_files.items():  # published versions never change
-        assert (settings.resolved_store_path / rel).read_bytes() == content
-    ds = xr.open_zarr(settings.resolved_store_path / v2.cube_href)
+    assert store_objects(store.path(v1.cube_href)) == v1_files  # versions never change
+    ds = xr.open_zarr(store.path(v2.cube_href))
     assert [str(t)[:10] for t in ds.time.values] == ["2017-06-05", "2017-06-06", "2017-06-07"]
     items = cat.list_items("ukmo-ostia-sst-daily", limit=10, offset=0)
     assert items.matched == 3
@@ -168,8 +179,8 @@ def test_killed_ingest_leaves_previous_state(tmp_path: Path, samples: Path, stag
     retry = run_sco(tmp_path, "ingest", "-q", str(samples / OSTIA.format(6)))
     assert retry.returncode == 0, retry.stderr
     assert "v2" in retry.stdout
-    assert not any((tmp_path / "store" / ".staging").iterdir())  # leftovers cleaned up
-    cubes = list((tmp_path / "store" / "ukmo-ostia-sst-daily").iterdir())
+    assert not staged_leftovers(tmp_path)  # leftovers cleaned up
+    cubes = published_cubes(tmp_path, "ukmo-ostia-sst-daily")
     assert len(cubes) == 2  # v1 and v2 only: the crashed run's cube was removed
     verify = run_sco(tmp_path, "verify")
     assert verify.returncode == 0, verify.stderr
@@ -196,9 +207,10 @@ def test_ingest_killed_after_commit_keeps_new_version(
     assert v2 is not None and v2.version == 2
     again = run_sco(tmp_path, "ingest", "-q", str(samples / OSTIA.format(6)))
     assert again.returncode == 0 and "unchanged" in again.stdout, again.stderr
-    assert not any((tmp_path / "store" / ".staging").iterdir())  # rename finished
-    assert (settings.resolved_store_path / v2.cube_href / "zarr.json").is_file()
-    ds = xr.open_zarr(settings.resolved_store_path / v2.cube_href)
+    assert not staged_leftovers(tmp_path)  # rename finished (or the local copy dropped)
+    cube = open_store(settings).path(v2.cube_href)
+    assert (cube / "zarr.json").is_file()
+    ds = xr.open_zarr(cube)
     assert ds.sizes["time"] == 2
 
 
@@ -290,8 +302,7 @@ def test_verify_reports_tampering(tmp_path: Path, samples: Path) -> None:
     _ingest(tmp_path, samples / "ozone" / "o3_esacci_total_column_merged_200505_subset.nc")
     ok = run_sco(tmp_path, "verify")
     assert ok.returncode == 0 and "1 cube version" in ok.stdout
-    chunk = next(p for p in (tmp_path / "store").rglob("c/*") if p.is_file())
-    chunk.write_bytes(chunk.read_bytes() + b"x")
+    tamper_with_a_chunk(tmp_path)
     bad = run_sco(tmp_path, "verify")
     assert bad.returncode == 4
     assert "checksum differs" in bad.stderr

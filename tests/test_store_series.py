@@ -11,25 +11,20 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spaceclimate.catalog import open_catalog
-from spaceclimate.config import Settings
 from spaceclimate.ingest import Ingestor
+from spaceclimate.store import CubeLocation
 from spaceclimate.store import series as sr
 from spaceclimate.store.series import SeriesReader, open_series, series_reader
 from spaceclimate.store.writer import block_means, write_cube
+
+from .profile import cube_location, hub_settings, staged_leftovers
 
 OSTIA = "ukmo-ostia-sst-daily"
 SAMPLE = "sst/sst_ostia_l4_anom_daily_2017060{}.nc"
 
 
-def _cube(home: Path, collection_id: str) -> Path:
-    settings = Settings(home=home)
-    catalog = open_catalog(settings.resolved_catalog_url)
-    try:
-        href = catalog.get_collection(collection_id)["assets"]["zarr"]["href"]
-    finally:
-        catalog.close()
-    return settings.resolved_store_path / href
+def _cube(home: Path, collection_id: str) -> CubeLocation:
+    return cube_location(hub_settings(home), collection_id)  # a folder or an object prefix
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -141,7 +136,7 @@ def test_files_out_of_time_order_are_put_in_order(tmp_path: Path, samples: Path)
         shutil.copy(samples / SAMPLE.format(day), folder)
     # named before the others, but holding the last day: the cube must still be in time order
     shutil.copy(samples / SAMPLE.format(7), folder / "sst_ostia_l4_anom_daily_20170600.nc")
-    ingestor = Ingestor(Settings(home=tmp_path / "hub"))
+    ingestor = Ingestor(hub_settings(tmp_path / "hub"))
     try:
         result = ingestor.ingest([folder])[0]
     finally:
@@ -154,7 +149,7 @@ def test_files_out_of_time_order_are_put_in_order(tmp_path: Path, samples: Path)
     raw = xr.open_dataset(samples / SAMPLE.format(7))["analysed_sst"].values[0]
     got = main["sst"].isel(time=2).sel(lat=10.125, lon=-139.875).values
     assert float(got) == pytest.approx(float(raw[400, 880]), abs=1e-4)
-    assert not any((tmp_path / "hub" / "store" / ".staging").iterdir())
+    assert not staged_leftovers(tmp_path / "hub")
 
 
 def test_edr_position_reads_the_series_copy(api: Any, hub_home: Path) -> None:

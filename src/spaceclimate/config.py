@@ -7,7 +7,7 @@ under ``SCO_HOME`` (default ``./.sco``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +39,27 @@ class Settings(BaseSettings):
     )
     store_path: Path | None = Field(
         default=None, description="Folder of the Zarr cubes; default home/store."
+    )
+    store_url: str | None = Field(
+        default=None,
+        description="Where cubes are published: an object store URL (s3://bucket/prefix, any "
+        "fsspec protocol) or a local folder; default store_path.",
+    )
+    store_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Connection options of the object store, a JSON object (e.g. endpoint_url, "
+        "key, secret); the standard AWS_* variables are read too.",
+    )
+    store_cleanup_grace: float = Field(
+        default=6 * 3600.0,
+        ge=0,
+        description="Seconds an unreferenced cube in an object store is kept before clean-up "
+        "deletes it (another process may still be uploading it).",
+    )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Address of a dask.distributed scheduler (tcp://host:port) that runs "
+        "ingest and analytics; default: Dask threads in each process.",
     )
     max_request_bytes: int = Field(
         default=256 * 1000 * 1000,
@@ -102,8 +123,17 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.resolved_home / 'catalog.db'}"
 
     @property
+    def store_is_remote(self) -> bool:
+        """Whether cubes are published to an object store (``store_url`` is not local)."""
+        scheme, sep, _rest = (self.store_url or "").partition("://")
+        return bool(sep) and scheme.lower() not in ("file", "local")
+
+    @property
     def resolved_store_path(self) -> Path:
-        """Absolute folder of the cube store."""
+        """Absolute folder of the cube store (on local disk; see ``store_is_remote``)."""
+        if self.store_url and not self.store_is_remote:
+            scheme, sep, rest = self.store_url.partition("://")
+            return Path(rest if sep else self.store_url).expanduser().resolve()
         if self.store_path is not None:
             return self.store_path.expanduser().resolve()
         return self.resolved_home / "store"

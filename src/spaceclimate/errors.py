@@ -119,6 +119,14 @@ class TooLargeError(SCOError):
     title = "Request too large"
 
 
+class UnavailableError(SCOError):
+    """A service the hub relies on (the Dask scheduler, the object store) does not answer."""
+
+    status = 503
+    exit_code = 5
+    title = "Service unavailable"
+
+
 class IntegrityError(SCOError):
     """Stored data no longer matches its recorded checksums."""
 

@@ -19,18 +19,23 @@ files by recipe (one group per collection), and for each collection:
 
 Every collection is harmonised and staged before the first one is published, so bad input
 anywhere in the command leaves the hub exactly as it was (staged cubes are removed).
+
+With ``SCO_DASK_SCHEDULER`` the files are harmonised by the workers of that Dask cluster
+(one task a file, a few files ahead of the writer), which must read them at the same paths;
+the cube is still written here, block by block, from the harmonised files they send back.
 """
 
 from __future__ import annotations
 
 import hashlib
 import shutil
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -38,6 +43,7 @@ import xarray as xr
 from spaceclimate.catalog import open_catalog
 from spaceclimate.catalog.base import CatalogBackend, SourceRecord, VersionRecord
 from spaceclimate.catalog.stac import build_collection, build_item
+from spaceclimate.compute.cluster import dask_client
 from spaceclimate.config import Settings
 from spaceclimate.ecv import get_recipe, match_recipe, recipe_digest
 from spaceclimate.ecv.models import Recipe
@@ -45,8 +51,11 @@ from spaceclimate.errors import InputError
 from spaceclimate.harmonise import combine, finalize, harmonise_file
 from spaceclimate.harmonise.core import check_same_grid
 from spaceclimate.publish import checkpoint, hub_lock, publish_version
-from spaceclimate.store import CubeStore
+from spaceclimate.store import CubeStore, open_store
 from spaceclimate.store.writer import CubeWriter
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 Progress = Callable[[str, int, int], None]
 
@@ -131,7 +140,7 @@ class Ingestor:
     def __init__(self, settings: Settings, progress: Progress | None = None) -> None:
         self.settings = settings
         self.progress = progress or (lambda _msg, _done, _total: None)
-        self.store = CubeStore(settings.resolved_store_path)
+        self.store: CubeStore = open_store(settings)
         self.catalog: CatalogBackend = open_catalog(settings.resolved_catalog_url)
 
     def close(self) -> None:
@@ -275,6 +284,10 @@ class Ingestor:
 
     def _harmonised(self, plan: _Plan) -> Iterator[xr.Dataset]:
         """Yield the harmonised new files in order, harmonising a few ahead in workers."""
+        client = dask_client(self.settings.dask_scheduler)
+        if client is not None:
+            yield from _harmonised_on_cluster(client, [p for p, _s in plan.new], plan.recipe)
+            return
         ahead = 4 * HARMONISE_WORKERS
         with ThreadPoolExecutor(HARMONISE_WORKERS, thread_name_prefix="harmonise") as pool:
             queue: deque[Future[xr.Dataset]] = deque()
@@ -337,6 +350,39 @@ class Ingestor:
         )
         self.progress(f"published {cid} v{version}", 1, 1)
         return IngestResult(cid, "published", version, [s.name for s in new_sources], href)
+
+
+def _harmonised_on_cluster(
+    client: Client, paths: list[Path], recipe: Recipe
+) -> Iterator[xr.Dataset]:
+    """Yield the harmonised *paths* in order, each harmonised by a task on the cluster.
+
+    Two files a worker thread are in flight ahead of the writer; a file's harmonised dataset
+    leaves the cluster as soon as it is handed over, and what is still queued is cancelled
+    when the ingest stops (bad input anywhere, or an interruption).
+    """
+    ahead = max(2, 2 * sum(client.nthreads().values()))
+    run = uuid.uuid4().hex[:12]
+    todo = iter(enumerate(paths))
+    queue: deque[Any] = deque()
+
+    def submit() -> None:
+        nxt = next(todo, None)
+        if nxt is not None:
+            i, path = nxt
+            key = f"sco-harmonise-{run}-{i}-{path.name}"
+            queue.append(client.submit(harmonise_file, path.resolve(), recipe, key=key))
+
+    try:
+        for _ in range(ahead):
+            submit()
+        while queue:
+            ds = queue.popleft().result()
+            submit()
+            yield ds
+    finally:
+        if queue:
+            client.cancel(list(queue))
 
 
 def _concat(datasets: list[xr.Dataset]) -> xr.Dataset:

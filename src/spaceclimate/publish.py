@@ -1,9 +1,10 @@
 """Publishing one collection version: the step ingest and derived results share.
 
-The cube is written aside and checksummed; one catalog transaction makes the version visible;
-the cube is then renamed into place (see :mod:`spaceclimate.store.cube` for what a crash at
-each step leaves behind). Callers hold the hub's lock (:func:`hub_lock`) around it, so that a
-concurrent clean-up never removes a cube being written.
+The cube is written aside and checksummed; an object store receives it under its final key
+(not yet referenced); one catalog transaction makes the version visible; a local cube is then
+renamed into place (see :mod:`spaceclimate.store.cube` and :mod:`spaceclimate.store.objects`
+for what a crash at each step leaves behind). Callers hold the hub's lock (:func:`hub_lock`)
+around it, so that a concurrent clean-up never removes a cube being written.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def publish_version(
         store.write(cube, staged)
     checkpoint("written")
     checksums = store.checksums(staged)
-    href = store.href_for(staged, collection_id)
+    href = store.prepare(staged, collection_id)  # object stores: uploaded, unreferenced
+    checkpoint("uploaded")
     record = VersionRecord(
         collection_id=collection_id,
         version=version,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any
 
 import xarray as xr
@@ -19,7 +18,7 @@ from spaceclimate.catalog.records import cube_href
 from spaceclimate.config import Settings
 from spaceclimate.errors import NotFoundError, TooLargeError
 from spaceclimate.jobs import JobStore
-from spaceclimate.store import CubeStore
+from spaceclimate.store import CubeLocation, CubeStore, open_store
 
 #: How many opened cubes the context keeps (each holds only metadata until read).
 CUBE_CACHE_SIZE = 64
@@ -40,7 +39,7 @@ class HubContext:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.catalog: CatalogBackend = open_catalog(settings.resolved_catalog_url)
-        self.store = CubeStore(settings.resolved_store_path)
+        self.store: CubeStore = open_store(settings)
         self.jobs = JobStore(settings.resolved_catalog_url)
         self._cubes: OrderedDict[str, xr.Dataset] = OrderedDict()
         self._lock = threading.Lock()
@@ -71,8 +70,8 @@ class HubContext:
         """Return the store href of a collection's latest cube (404 for catalog-only ones)."""
         return cube_href(self.collection(collection_id))
 
-    def cube_path(self, collection_id: str) -> Path:
-        """Return the folder of a collection's latest cube."""
+    def cube_path(self, collection_id: str) -> CubeLocation:
+        """Return the location of a collection's latest cube (a folder or an object prefix)."""
         return self.store.path(self.cube_href(collection_id))
 
     def cube(self, collection_id: str) -> xr.Dataset:

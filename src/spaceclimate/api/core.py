@@ -42,8 +42,8 @@ def build(ctx: HubContext) -> APIRouter:
             checks["catalog"] = f"ok ({len(ctx.catalog.list_collections())} collections)"
         except Exception as exc:  # noqa: BLE001 - report, do not crash
             checks["catalog"] = f"unreachable: {type(exc).__name__}"
-        root = ctx.store.root
-        checks["store"] = "ok" if root.exists() and root.is_dir() else f"missing: {root}"
+        problem = ctx.store.check()
+        checks["store"] = "ok" if problem is None else problem
         ok = all(v.startswith("ok") for v in checks.values())
         return JSONResponse(
             {"status": "ready" if ok else "not ready", "checks": checks},

@@ -13,6 +13,10 @@ Per request the module does no catalog query while its short-lived cache of
 ``collection -> cube href`` is fresh (versions are cached for good: they never change).
 Paths are checked segment by segment (no ``..``, ``.``, empty or absolute segments) and the
 final file must lie inside its cube after resolving symlinks.
+
+Cubes in an object store (``SCO_STORE_URL``) are served the same way, streamed from their
+objects in blocks (one ranged read a block); a single byte range is answered 206, several
+ranges with the whole object (200), as HTTP allows.
 """
 
 from __future__ import annotations
@@ -21,17 +25,19 @@ import hashlib
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from spaceclimate.api.context import HubContext
 from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.urls import base_url
 from spaceclimate.catalog.records import cube_href, has_cube
 from spaceclimate.errors import InputError, NotFoundError
+from spaceclimate.store.remote import ObjectPath
 
 #: Seconds a resolved ``collection -> latest cube`` mapping is trusted.
 LATEST_TTL_SECONDS = 5.0
@@ -43,6 +49,9 @@ JSON_TYPE = "application/json"
 CHUNK_TYPE = "application/octet-stream"
 VERSION_SEGMENT = re.compile(r"^v([0-9]{1,9})$")
 MAX_CACHED_VERSIONS = 4096
+#: Bytes read from an object store at a time while streaming one of its objects.
+STREAM_BLOCK = 1 << 20
+RANGE_SPEC = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class CubeResolver:
@@ -139,6 +148,8 @@ def serve_file(
 ) -> Response:
     """Answer a request for one file of the cube *href* (GET or HEAD, ranges, 304)."""
     cube = ctx.store.path(href)
+    if isinstance(cube, ObjectPath):
+        return serve_object(request, cube, href, path, cache_control)
     file = resolve_file(cube, path)
     relpath = "/".join(check_relative_path(path))
     size = file.stat().st_size
@@ -148,6 +159,82 @@ def serve_file(
         return Response(status_code=304, headers=headers)
     media = JSON_TYPE if file.name == "zarr.json" else CHUNK_TYPE
     return FileResponse(file, media_type=media, headers=headers)
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """Return ``(start, stop)`` of a single-range ``Range`` header, None to send everything.
+
+    Several ranges, or a header that is not a byte range, are answered with the whole object
+    (HTTP allows a server to ignore ``Range``); a range wholly past the end is refused (416).
+    """
+    match = RANGE_SPEC.match((header or "").replace(" ", ""))
+    if match is None:
+        return None
+    first, last = match.groups()
+    if first == "" and last == "":
+        return None
+    if first == "":  # the last N bytes
+        if int(last) == 0:
+            raise RangeNotSatisfiable(size)
+        start, stop = max(0, size - int(last)), size
+    else:
+        start = int(first)
+        if last != "" and int(last) < start:
+            return None  # not a valid range: ignored
+        stop = size if last == "" else min(size, int(last) + 1)
+    if start >= size:
+        raise RangeNotSatisfiable(size)
+    return start, stop
+
+
+class RangeNotSatisfiable(Exception):
+    """A ``Range`` lies wholly past the end of the object."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"range past the end of {size} bytes")
+        self.size = size
+
+
+def _blocks(obj: ObjectPath, start: int, stop: int) -> Iterator[bytes]:
+    for offset in range(start, stop, STREAM_BLOCK):
+        yield obj.read_range(offset, min(stop, offset + STREAM_BLOCK))
+
+
+def serve_object(
+    request: Request, cube: ObjectPath, href: str, path: str, cache_control: str
+) -> Response:
+    """Answer a request for one object of a cube in an object store (as :func:`serve_file`)."""
+    parts = check_relative_path(path)
+    relpath = "/".join(parts)
+    obj = cube.joinpath(*parts)
+    info = obj.info()
+    if info is None or info.get("type") != "file":
+        raise NotFoundError(f"no file {path!r} in this cube")
+    size = int(info["size"])
+    etag = etag_of(href, relpath, size)
+    headers = {"Cache-Control": cache_control, "ETag": etag, "Accept-Ranges": "bytes"}
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    media = JSON_TYPE if parts[-1] == "zarr.json" else CHUNK_TYPE
+    if_range = request.headers.get("if-range")
+    try:
+        span = (
+            None if if_range not in (None, etag) else byte_range(request.headers.get("range"), size)
+        )
+    except RangeNotSatisfiable:
+        headers["Content-Range"] = f"bytes */{size}"
+        return Response(status_code=416, headers=headers)
+    start, stop = span if span is not None else (0, size)
+    headers["Content-Length"] = str(stop - start)
+    status = 200
+    if span is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type=media)
+    return StreamingResponse(
+        _blocks(obj, start, stop), status_code=status, media_type=media, headers=headers
+    )
 
 
 def _describe(

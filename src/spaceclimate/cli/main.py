@@ -299,11 +299,11 @@ def catalog_search(
 @guarded
 def verify() -> None:
     """Re-hash every cube against its recorded checksums and report any mismatch."""
-    from spaceclimate.store import CubeStore
+    from spaceclimate.store import open_store
 
     settings = get_settings()
     cat = _catalog()
-    store = CubeStore(settings.resolved_store_path)
+    store = open_store(settings)
     problems: list[str] = []
     checked = 0
     try:
@@ -411,7 +411,7 @@ def compute(
     Example: sco compute area-mean -i collection=ukmo-ostia-sst-daily -i region=NAO
     """
     from spaceclimate.processes import ProcessEnv, execute, get_process, list_processes
-    from spaceclimate.store import CubeStore
+    from spaceclimate.store import open_store
 
     if list_ or not process:
         for proc in list_processes().values():
@@ -427,7 +427,7 @@ def compute(
             env = ProcessEnv(
                 settings,
                 cat,
-                CubeStore(settings.resolved_store_path),
+                open_store(settings),
                 report=lambda f, m: update(m, round(100 * f), 100),
             )
             outputs = execute(proc, env, values)
@@ -500,7 +500,7 @@ def jobs_work(
     import time
 
     from spaceclimate.jobs.runner import JobRunner
-    from spaceclimate.store import CubeStore
+    from spaceclimate.store import open_store
 
     settings = get_settings()
     if settings.log_format == "json":  # the same structured logs as the API workers
@@ -510,7 +510,7 @@ def jobs_work(
 
         logging.config.dictConfig(log_config("info"))
     store, cat = _jobs(), _catalog()
-    runner = JobRunner(store, settings, cat, CubeStore(settings.resolved_store_path), threads)
+    runner = JobRunner(store, settings, cat, open_store(settings), threads)
     runner.start()
     out.print(f"running jobs of {settings.resolved_home} ({threads} thread(s)); Ctrl-C stops")
     try:

@@ -358,7 +358,7 @@ def subset(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
     for var in ds.variables.values():
         var.encoding = {}
     delayed = ds.to_netcdf(partial, compute=False, engine="netcdf4")
-    compute(env, delayed, 0.05, 0.95, "writing NetCDF")
+    compute(env, delayed, 0.05, 0.95, "writing NetCDF", local=True)  # a file of this machine
     partial.replace(target)
     return {
         "file": {

@@ -19,6 +19,7 @@ from spaceclimate.api.params import parse_interval
 from spaceclimate.catalog.base import SourceRecord
 from spaceclimate.catalog.derived import build_derived_collection, ensure_bounds
 from spaceclimate.catalog.records import cube_href
+from spaceclimate.compute.cluster import compute_on_cluster, dask_client
 from spaceclimate.compute.subset import estimate_bytes, select_bbox, select_time
 from spaceclimate.errors import InputError, NotFoundError
 from spaceclimate.processes.base import ProcessEnv
@@ -101,11 +102,27 @@ class _DaskProgress(Callback):  # type: ignore[misc]
             )
 
 
-def compute(env: ProcessEnv, obj: T, low: float, high: float, message: str) -> T:
-    """Compute a lazy result with progress between *low* and *high* (fractions of the job)."""
+def compute(
+    env: ProcessEnv, obj: T, low: float, high: float, message: str, local: bool = False
+) -> T:
+    """Compute a lazy result with progress between *low* and *high* (fractions of the job).
+
+    With ``SCO_DASK_SCHEDULER`` the work runs on that cluster (progress from its futures; a
+    dismissed job's futures are cancelled there), unless *local* (work that writes files of
+    this machine); otherwise on Dask threads of this process.
+    """
     env.report(low, message)
-    with _DaskProgress(env, low, high, message):
-        out = obj.compute()
+    client = None if local else dask_client(getattr(env.settings, "dask_scheduler", None))
+    if client is not None:
+
+        def progress(done: int, total: int) -> None:
+            env.check()
+            env.report(low + (high - low) * done / max(1, total), message)
+
+        out = compute_on_cluster(client, obj, progress)
+    else:
+        with _DaskProgress(env, low, high, message):
+            out = obj.compute()
     env.report(high, message)
     return out
 

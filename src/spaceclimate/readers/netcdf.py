@@ -2,17 +2,52 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
+from xarray.backends.locks import HDF5_LOCK, NETCDFC_LOCK, combine_locks
 
 from spaceclimate.errors import CorruptFileError
 from spaceclimate.readers._common import corrupt, head
 
 MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
 SUFFIXES = {".nc", ".nc4", ".h5", ".he5", ".hdf5", ".cdf"}
+
+
+class _ReentrantLock:
+    """A re-entrant lock with the interface xarray expects of the locks it is given."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *args: object) -> None:
+        self.release()
+
+    def locked(self) -> bool:
+        if self._lock.acquire(blocking=False):
+            self._lock.release()
+            return False
+        return True
+
+
+#: netCDF-C and HDF5 are not thread-safe, and xarray locks only their data reads: files are
+#: opened (every variable's metadata read) while holding this lock, which every later read of
+#: the opened files takes too (with xarray's own), so harmonising threads never call into
+#: the libraries at the same time.
+_LIBRARY_LOCK = _ReentrantLock()
+_READ_LOCK = combine_locks([_LIBRARY_LOCK, NETCDFC_LOCK, HDF5_LOCK])  # type: ignore[list-item]
 
 
 class NetCDFReader:
@@ -37,22 +72,24 @@ class NetCDFReader:
         if not head(path).startswith(MAGIC):
             raise corrupt(path, "NetCDF/HDF5", "no NetCDF or HDF5 signature")
         errors: list[BaseException] = []
-        for engine in ("netcdf4", "h5netcdf"):
-            try:
-                ds = xr.open_dataset(
-                    path,
-                    engine=engine,
-                    group=group,
-                    decode_times=False,
-                    mask_and_scale=False,
-                    decode_timedelta=False,
-                    cache=False,
-                )
-                break
-            except Exception as exc:  # noqa: BLE001 - each engine fails its own way
-                errors.append(exc)
-        else:
-            raise corrupt(path, "NetCDF/HDF5", errors[0])
+        with _LIBRARY_LOCK:
+            for engine in ("netcdf4", "h5netcdf"):
+                try:
+                    ds = xr.open_dataset(
+                        path,
+                        engine=engine,
+                        group=group,
+                        decode_times=False,
+                        mask_and_scale=False,
+                        decode_timedelta=False,
+                        cache=False,
+                        lock=_READ_LOCK,
+                    )
+                    break
+                except Exception as exc:  # noqa: BLE001 - each engine fails its own way
+                    errors.append(exc)
+            else:
+                raise corrupt(path, "NetCDF/HDF5", errors[0])
         try:
             if wanted:
                 missing = [v for v in wanted if v not in ds.variables]

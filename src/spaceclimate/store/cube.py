@@ -8,7 +8,8 @@ Layout under the store root::
 A cube is written under ``.staging`` and checksummed; the catalog transaction that publishes
 it records its final href (``<collection id>/<uuid>.zarr``); only then is it renamed into its
 collection folder (one ``rename`` on the same file system). The catalog commit is the single
-point of visibility:
+point of visibility (an object store, which has no rename, uploads the cube under its final
+key before the commit instead: :mod:`spaceclimate.store.objects`):
 
 * a crash before the commit leaves a staged cube no version references: the next run deletes it,
   and the store's published folders are exactly as before;
@@ -45,6 +46,7 @@ import zarr
 
 from spaceclimate.errors import IntegrityError, NotFoundError
 from spaceclimate.store.overviews import write_overviews
+from spaceclimate.store.remote import CubeLocation
 from spaceclimate.store.writer import (
     clean_for_zarr,
     cube_encoding,
@@ -87,8 +89,13 @@ class CubeStore:
         """Folder of cubes being written."""
         return self.root / ".staging"
 
-    def path(self, href: str) -> Path:
-        """Absolute path of a cube from its catalog href (relative to the root).
+    def path(self, href: str) -> CubeLocation:
+        """Location of a cube from its catalog href (relative to the root): on local disk its
+        folder (see :meth:`local_path`), in an object store its key prefix."""
+        return self.local_path(href)
+
+    def local_path(self, href: str) -> Path:
+        """Absolute path of a cube on local disk from its catalog href.
 
         A cube whose publication committed but whose rename out of staging has not happened
         yet (a crash in between) is found in staging under the same name.
@@ -135,6 +142,19 @@ class CubeStore:
             for path, digest in zip(files, digests, strict=True)
         }
 
+    def check(self) -> str | None:
+        """Return why the store cannot be used (None when it can): the folder must exist."""
+        if self.root.is_dir():
+            return None
+        return f"missing: {self.root}"
+
+    def prepare(self, staged: Path, collection_id: str) -> str:
+        """Make a staged cube ready for its catalog commit; return its href.
+
+        On local disk there is nothing to do before the commit (the rename comes after).
+        """
+        return self.href_for(staged, collection_id)
+
     def promote(self, staged: Path, collection_id: str) -> str:
         """Move a staged cube into its collection folder; return its href."""
         folder = self.root / collection_id
@@ -157,14 +177,14 @@ class CubeStore:
 
     def open(self, href: str) -> xr.Dataset:
         """Open a published cube lazily."""
-        path = self.path(href)
+        path = self.local_path(href)
         if not path.exists():
             raise NotFoundError(f"cube {href!r} is missing from the store")
         return xr.open_zarr(path, consolidated=True, zarr_format=3)
 
     def verify(self, href: str, expected: dict[str, str]) -> list[str]:
         """Return a list of problems (missing, changed or extra files) of a cube."""
-        path = self.path(href)
+        path = self.local_path(href)
         if not path.exists():
             return [f"{href}: cube missing"]
         actual = self.checksums(path)

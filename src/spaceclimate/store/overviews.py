@@ -36,6 +36,8 @@ import numpy as np
 import xarray as xr
 import zarr
 
+from spaceclimate.store.remote import CubeLocation
+
 OVERVIEWS_GROUP = "overviews"
 LEVELS_ATTR = "sco_overview_levels"
 MAX_OVERVIEW_PIXELS = 512
@@ -234,7 +236,7 @@ def _dim_chunks(ds: xr.Dataset, encoding: dict[str, dict[str, Any]]) -> dict[str
     return chunks
 
 
-def read_overview_levels(cube: Path) -> list[OverviewLevel]:
+def read_overview_levels(cube: CubeLocation) -> list[OverviewLevel]:
     """Return the overview levels of a published cube, finest first (empty when none)."""
     meta = cube / OVERVIEWS_GROUP / "zarr.json"
     if not meta.is_file():
@@ -252,6 +254,6 @@ def read_overview_levels(cube: Path) -> list[OverviewLevel]:
     return sorted(levels, key=lambda lv: lv.level)
 
 
-def overview_path(cube: Path, level: int) -> Path:
+def overview_path(cube: CubeLocation, level: int) -> CubeLocation:
     """Return the folder of overview *level* of a cube (level 0 is the cube itself)."""
     return cube if level == 0 else cube / OVERVIEWS_GROUP / str(level)

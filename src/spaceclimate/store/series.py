@@ -22,6 +22,9 @@ root group's variables, as before.
 :class:`SeriesReader` reads a point's series straight from the shard files (the shard index,
 then one inner chunk a shard, decoded with Blosc), which is what makes an EDR position query
 over a 20-year daily record cost milliseconds. Arrays of any other layout are read with zarr.
+On local disk it reads with ``pread``; from an object store
+(:class:`~spaceclimate.store.remote.ObjectPath`), with byte-range requests for the same
+bytes (a shard's index once, then one range an inner chunk).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import os
 import struct
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +49,8 @@ from numcodecs import Blosc, blosc
 from xarray.backends import BackendArray
 from xarray.core import indexing
 from zarr.storage import MemoryStore
+
+from spaceclimate.store.remote import CubeLocation, ObjectPath, zarr_location
 
 SERIES_GROUP = "series"
 LAYOUT_ATTR = "sco_series_layout"
@@ -106,12 +112,12 @@ def layout_attrs(names: list[str], time_chunk: int) -> dict[str, Any]:
     }
 
 
-def has_series(cube: Path) -> bool:
+def has_series(cube: CubeLocation) -> bool:
     """Whether a published cube holds a series copy."""
     return (cube / SERIES_GROUP / "zarr.json").is_file()
 
 
-def open_series(cube: Path, dask: bool = True) -> xr.Dataset:
+def open_series(cube: CubeLocation, dask: bool = True) -> xr.Dataset:
     """Open a cube's series copy lazily: with dask (like the cube itself), or without
     (``dask=False``: indexing reads straight from Zarr, for code that reads in blocks)."""
     if dask:
@@ -287,7 +293,7 @@ class SeriesWriter:
 class _ShardLayout:
     """What a reader needs of one sharded series array."""
 
-    path: Path
+    path: CubeLocation
     dims: tuple[str, ...]
     shape: tuple[int, ...]
     shard: tuple[int, ...]
@@ -299,7 +305,7 @@ class _ShardLayout:
         return tuple(s // c for s, c in zip(self.shard, self.inner, strict=True))
 
 
-def _shard_layout(path: Path) -> _ShardLayout | None:
+def _shard_layout(path: CubeLocation) -> _ShardLayout | None:
     """Parse an array's metadata; None unless it is a sharded Blosc float array we can read."""
     try:
         meta = json.loads((path / "zarr.json").read_text(encoding="utf-8"))
@@ -340,7 +346,7 @@ def _shard_layout(path: Path) -> _ShardLayout | None:
 class SeriesReader:
     """Read time series at single cells from a cube's series copy, fast and thread-safe."""
 
-    def __init__(self, cube: Path) -> None:
+    def __init__(self, cube: CubeLocation) -> None:
         self.cube = cube
         self.root = cube / SERIES_GROUP
         self._layouts: dict[str, _ShardLayout | None] = {}
@@ -353,7 +359,10 @@ class SeriesReader:
                 self._layouts[variable] = _shard_layout(self.root / variable)
             return self._layouts[variable]
 
-    def _index(self, lay: _ShardLayout, key: tuple[int, ...], fd: int, size: int) -> np.ndarray:
+    def _index(
+        self, lay: _ShardLayout, key: tuple[int, ...], read_tail: Callable[[int], bytes]
+    ) -> np.ndarray:
+        """Return a shard's index (cached); *read_tail(n)* returns its last n bytes."""
         cache_key = (str(lay.path), key)
         with self._lock:
             found = self._indexes.get(cache_key)
@@ -362,7 +371,7 @@ class SeriesReader:
                 return found
         count = int(np.prod(lay.inner_per_shard))
         nbytes = count * 16 + 4
-        raw = os.pread(fd, nbytes, size - nbytes)
+        raw = read_tail(nbytes)
         index = np.frombuffer(raw[: count * 16], dtype="<u8").reshape(lay.inner_per_shard + (2,))
         with self._lock:
             self._indexes[cache_key] = index
@@ -382,7 +391,7 @@ class SeriesReader:
         """
         lay = self._layout(variable)
         if lay is None:
-            array = zarr.open_array(str(self.root / variable), mode="r", zarr_format=3)
+            array = zarr.open_array(zarr_location(self.root / variable), mode="r", zarr_format=3)
             return np.asarray(array[tuple(slice(a, b) for a, b in bounds)])
         dtype = np.dtype("<f4" if lay.itemsize == 4 else "<f8")
         out = np.full(tuple(b - a for a, b in bounds), np.nan, dtype=dtype)
@@ -455,13 +464,16 @@ class SeriesReader:
         dtype: np.dtype,
     ) -> np.ndarray | None:
         path = lay.path.joinpath("c", *(str(k) for k in shard_key))
+        if isinstance(path, ObjectPath):
+            return self._read_inner_object(lay, path, shard_key, inner_key, dtype)
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
             return None  # a shard never written holds only the fill value
         try:
             size = os.fstat(fd).st_size
-            offset, nbytes = self._index(lay, shard_key, fd, size)[inner_key]
+            index = self._index(lay, shard_key, lambda n: os.pread(fd, n, size - n))
+            offset, nbytes = index[inner_key]
             if offset == _MISSING:
                 return None
             raw = os.pread(fd, int(nbytes), int(offset))
@@ -469,10 +481,29 @@ class SeriesReader:
             os.close(fd)
         return np.frombuffer(blosc.decompress(raw), dtype=dtype).reshape(lay.inner)
 
+    def _read_inner_object(
+        self,
+        lay: _ShardLayout,
+        shard: ObjectPath,
+        shard_key: tuple[int, ...],
+        inner_key: tuple[int, ...],
+        dtype: np.dtype,
+    ) -> np.ndarray | None:
+        """:meth:`_read_inner` from an object store: byte ranges of the shard object."""
+        try:
+            index = self._index(lay, shard_key, lambda n: shard.read_range(-n))
+        except FileNotFoundError:
+            return None
+        offset, nbytes = index[inner_key]
+        if offset == _MISSING:
+            return None
+        raw = shard.read_range(int(offset), int(offset) + int(nbytes))
+        return np.frombuffer(blosc.decompress(raw), dtype=dtype).reshape(lay.inner)
+
     def _read_with_zarr(
         self, variable: str, cell: dict[str, int], start: int, stop: int
     ) -> np.ndarray:
-        array = zarr.open_array(str(self.root / variable), mode="r", zarr_format=3)
+        array = zarr.open_array(zarr_location(self.root / variable), mode="r", zarr_format=3)
         dims = list(getattr(array.metadata, "dimension_names", None) or ())
         key = tuple(slice(start, stop) if d == "time" else int(cell[d]) for d in dims)
         return np.asarray(array[key])
@@ -483,7 +514,7 @@ _READERS_LOCK = threading.Lock()
 READER_CACHE_SIZE = 64
 
 
-def series_reader(cube: Path) -> SeriesReader | None:
+def series_reader(cube: CubeLocation) -> SeriesReader | None:
     """Return the (cached) reader of a cube's series copy, or None when it has none."""
     key = str(cube)
     with _READERS_LOCK:

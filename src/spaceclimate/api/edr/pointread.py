@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from spaceclimate.store.remote import CubeLocation
 from spaceclimate.store.series import SeriesReader, series_reader
 
 #: Published versions whose coordinates are kept in memory.
@@ -78,7 +78,9 @@ def _time_span(times: np.ndarray, picked: xr.Dataset) -> tuple[int, int] | None:
     return start, stop
 
 
-def load_position(cube: xr.Dataset, cube_path: Path, key: str, picked: xr.Dataset) -> xr.Dataset:
+def load_position(
+    cube: xr.Dataset, cube_path: CubeLocation, key: str, picked: xr.Dataset
+) -> xr.Dataset:
     """Return the position selection *picked* (from *cube*) loaded into memory.
 
     Variables held by the cube's series copy are read from it; anything else (a cube without

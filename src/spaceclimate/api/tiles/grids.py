@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -35,12 +34,13 @@ from spaceclimate.store.overviews import (
     overview_path,
     read_overview_levels,
 )
+from spaceclimate.store.remote import CubeLocation
 
 #: How many per-tile index maps of projected grids are kept (about 0.6 MB each).
 INDEX_MAP_CACHE_SIZE = 256
 
 
-def open_level(path: Path) -> xr.Dataset:
+def open_level(path: CubeLocation) -> xr.Dataset:
     """Open one level of a cube without Dask (lazy, indexed reads straight from Zarr)."""
     return xr.open_dataset(path, engine="zarr", chunks=None, consolidated=True, zarr_format=3)
 
@@ -88,7 +88,7 @@ class GridLevel:
 
     level: int
     factor: int
-    path: Path
+    path: CubeLocation
     row_edges: np.ndarray
     col_edges: np.ndarray
     cell_m: float
@@ -110,7 +110,7 @@ class GridLevel:
 class TileGrid:
     """The grid of one published cube at all its levels, and its pixel lookups."""
 
-    def __init__(self, cube: Path, key: str) -> None:
+    def __init__(self, cube: CubeLocation, key: str) -> None:
         self.cube = cube
         self.key = key
         root = open_level(cube)
@@ -138,7 +138,7 @@ class TileGrid:
         self.levels[0]._dataset = root
         self._maps: LRUCache[tuple[int, int, int, int], IndexMap] = LRUCache(INDEX_MAP_CACHE_SIZE)
 
-    def _level(self, level: int, factor: int, path: Path, ds: xr.Dataset) -> GridLevel:
+    def _level(self, level: int, factor: int, path: CubeLocation, ds: xr.Dataset) -> GridLevel:
         rows = cell_edges(ds, self.row_dim)
         cols = cell_edges(ds, self.col_dim)
         col_step = float(np.median(np.abs(np.diff(cols))))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -27,6 +26,7 @@ from spaceclimate.api.tiles.colormaps import apply_colormap
 from spaceclimate.api.tiles.grids import GridLevel, TileGrid
 from spaceclimate.api.tiles.mercator import TILE_SIZE, tile_bounds
 from spaceclimate.errors import InputError
+from spaceclimate.store.remote import CubeLocation
 
 SLICE_CACHE_BYTES = 256 * 1024 * 1024
 MAX_CACHED_SLICE_BYTES = 64 * 1024 * 1024
@@ -80,7 +80,7 @@ class TileRenderer:
         self.slices: ArrayCache[tuple[str, str, int | None, int]] = ArrayCache(SLICE_CACHE_BYTES)
         self.pngs: LRUCache[TileRequest, bytes] = LRUCache(PNG_CACHE_SIZE)
 
-    def grid(self, cube: Path, href: str) -> TileGrid:
+    def grid(self, cube: CubeLocation, href: str) -> TileGrid:
         """Return the (cached) geometry of the cube at *cube*, published as *href*."""
         found = self.grids.get(href)
         if found is None:
@@ -139,7 +139,7 @@ class TileRenderer:
 
     def render(
         self,
-        cube: Path,
+        cube: CubeLocation,
         request: TileRequest,
         lut: np.ndarray,
         bbox: tuple[float, float, float, float] | None = None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +28,7 @@ from spaceclimate.api.tiles.render import TileRenderer, TileRequest
 from spaceclimate.api.urls import base_url
 from spaceclimate.ecv import get_variable
 from spaceclimate.errors import InputError, NotFoundError, RecipeError
+from spaceclimate.store.remote import CubeLocation
 
 #: Seconds a collection document is reused before the catalog is asked again.
 COLLECTION_TTL_SECONDS = 5.0
@@ -52,7 +52,7 @@ class Layer:
     variable: str
     doc: dict[str, Any]
     href: str
-    cube: Path
+    cube: CubeLocation
     grid: TileGrid
 
     @property
