@@ -43,7 +43,7 @@ def test_openapi_fuzz_finds_no_server_errors(hub_home: Path, tmp_path: Path) -> 
                 "--request-timeout",
                 "30",
                 "--max-time",
-                "150",
+                "100",
                 "--generation-deterministic",
                 "--no-color",
             ],
