@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -203,9 +203,18 @@ class CubeWriter:
         if first:
             self._chunks = cube_encoding(block)
         self._write_group(block, None, self._chunks if first else None)
-        self._write_overviews(block, first)
-        if self.series is not None:
-            self.series.append(block)
+        with ThreadPoolExecutor(1, thread_name_prefix="series-copy") as side:
+            # the series copy (its own files under the cube's folder, created above; no zarr
+            # metadata until finish) is encoded while the overviews are computed and written
+            series = side.submit(self.series.append, block) if self.series is not None else None
+            try:
+                self._write_overviews(block, first)
+            except BaseException:
+                if series is not None:
+                    wait([series])  # (its own error, if any, is secondary)
+                raise
+            if series is not None:
+                series.result()
         self.steps += n
 
     def _write_overviews(self, block: xr.Dataset, first: bool) -> None:
@@ -329,6 +338,44 @@ def block_means(values: np.ndarray, levels: int, steps: int = 16) -> list[np.nda
             with np.errstate(invalid="ignore", divide="ignore"):
                 np.divide(sums, counts, out=out[k][start : start + steps], casting="unsafe")
     return [o.reshape(*lead, *o.shape[-2:]) for o in out]
+
+
+class BackgroundWriter:
+    """Append blocks to a :class:`CubeWriter` in a thread, one block at a time.
+
+    :meth:`submit` returns as soon as the block is handed over (after the previous block is
+    written), so the caller prepares the next block while this one is encoded; at most one
+    block is being written and one prepared. :meth:`close` waits for the last block and
+    raises what any write raised; it must be called (also on errors, before the cube's
+    folder is removed) so that no write outlives the ingest.
+    """
+
+    def __init__(self, writer: CubeWriter) -> None:
+        self.writer = writer
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="cube-append")
+        self._pending: Future[None] | None = None
+
+    @property
+    def block_steps(self) -> int:
+        """Steps a full block holds (see :attr:`CubeWriter.block_steps`)."""
+        return self.writer.block_steps
+
+    def submit(self, block: xr.Dataset) -> None:
+        """Wait for the previous block, then start writing *block*."""
+        self._wait()
+        self._pending = self._pool.submit(self.writer.append, block)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the block being written (raising its error), then stop the thread."""
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def _coarsened_levels(
