@@ -31,6 +31,7 @@ from zarr.codecs import BloscCodec
 
 from spaceclimate.store import overviews as ov
 from spaceclimate.store import series as sr
+from spaceclimate.store.folders import Folders
 
 SPATIAL_CHUNK = 256
 TARGET_CHUNK_BYTES = 4 * 1024 * 1024
@@ -104,7 +105,12 @@ def clean_for_zarr(ds: xr.Dataset) -> xr.Dataset:
 
 
 def _write_chunk(
-    folder: Path, values: np.ndarray, chunks: tuple[int, ...], corner: tuple[int, ...], steps: int
+    folder: Path,
+    values: np.ndarray,
+    chunks: tuple[int, ...],
+    corner: tuple[int, ...],
+    steps: int,
+    folders: Folders | None = None,
 ) -> None:
     """Encode and write one chunk of *values* (a block starting at time step *steps*).
 
@@ -126,7 +132,10 @@ def _write_chunk(
         *(c // n for c, n in zip(corner[1:], chunks[1:], strict=True)),
     ]
     path = folder.joinpath("c", *(str(i) for i in index))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if folders is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        folders.ensure(path.parent)
     path.write_bytes(encoded)
 
 
@@ -163,6 +172,7 @@ class CubeWriter:
     def __init__(self, target: Path, template: xr.Dataset) -> None:
         self.target = target
         self.steps = 0
+        self._folders = Folders()
         self._short = False
         timed = [v for v in template.data_vars.values() if "time" in v.dims]
         chunks = [dict(zip(v.dims, plan_chunks(v, 2**62), strict=True))["time"] for v in timed]
@@ -269,7 +279,7 @@ class CubeWriter:
         offset = self.steps
 
         def write(job: tuple[Path, np.ndarray, tuple[int, ...], tuple[int, ...]]) -> None:
-            _write_chunk(job[0], job[1], job[2], job[3], offset)
+            _write_chunk(job[0], job[1], job[2], job[3], offset, self._folders)
 
         with ThreadPoolExecutor(2, thread_name_prefix="cube-write") as pool:
             list(pool.map(write, jobs))
