@@ -8,8 +8,11 @@ files by recipe (one group per collection), and for each collection:
 2. harmonises every new file (reading all values, so a corrupt or implausible file fails
    here, before anything is published) and streams them, in blocks of time steps, into a
    cube written aside in the store's staging folder; two threads harmonise the next files
-   while the current block is written (:mod:`spaceclimate.store.writer`), so memory holds
-   about two blocks whatever the number of files;
+   (packed NetCDF through :mod:`spaceclimate.harmonise.fast`) while the next block is
+   assembled and the previous one is written in a background thread
+   (:mod:`spaceclimate.store.writer`), so memory holds about three blocks whatever the
+   number of files; on a collection's first ingest the harmonising workers also checksum
+   the files (step 1 then has nothing to compare);
 3. when the files were not in time order, or a previous version's steps are kept, merges the
    staged steps with the latest published cube into a second staged cube (later files win
    on equal time steps);
