@@ -199,3 +199,73 @@ def test_aquarius_v2_fill_and_psu(samples: Path) -> None:
     bounds = ds["time_bnds"].values[0]
     # the map covers 7-13 January 2014 (the file's Map_Time_Range attribute)
     assert str(bounds[0])[:10] == "2014-01-07" and str(bounds[1])[:10] == "2014-01-14"
+
+
+def _general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make harmonise_file take the general (xarray) path for every recipe."""
+    from spaceclimate.harmonise import fast
+
+    monkeypatch.setattr(fast, "applies", lambda _recipe: False)
+
+
+def _fast_path_files(samples: Path) -> list[Path]:
+    from spaceclimate.harmonise import fast
+
+    files = sorted(p for p in samples.rglob("*.nc") if ".zarr" not in str(p))
+    return [p for p in files if fast.applies(match_recipe(p))]
+
+
+def test_fast_path_covers_the_ostia_samples(samples: Path) -> None:
+    from spaceclimate.harmonise import fast
+
+    ostia = sorted((samples / "sst").glob("sst_ostia_l4_anom_daily_*.nc"))
+    assert len(ostia) == 3
+    assert set(ostia) <= set(_fast_path_files(samples))
+    for path in ostia:  # the fast path really runs on them (it does not fall back)
+        assert fast.harmonise_packed(path, match_recipe(path)) is not None
+
+
+def test_fast_path_identical_to_general_path(
+    samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Values (to the bit, NaN where missing), dtypes, attributes, coordinates, their order."""
+    import xarray as xr
+
+    files = _fast_path_files(samples)
+    assert len(files) >= 8
+    quick = {p: harmonise_file(p, match_recipe(p)) for p in files}
+    _general_path(monkeypatch)
+    for path, got in quick.items():
+        want = harmonise_file(path, match_recipe(path))
+        xr.testing.assert_identical(got, want)
+        assert list(got.variables) == list(want.variables), path.name
+        assert got.attrs == want.attrs, path.name
+        for name, var in want.variables.items():
+            other = got.variables[name]
+            assert other.dims == var.dims and other.dtype == var.dtype, (path.name, name)
+            assert other.attrs == var.attrs and other.encoding == var.encoding, (path.name, name)
+            assert np.array_equal(other.values, var.values, equal_nan=var.dtype.kind == "f")
+
+
+def test_fast_path_falls_back_on_other_layouts(tmp_path: Path, samples: Path) -> None:
+    """A file the fast path cannot read its way goes the general path, with its errors."""
+    from spaceclimate.errors import InputError
+    from spaceclimate.harmonise import fast
+
+    src = samples / "sst" / "sst_ostia_l4_anom_daily_20170605.nc"
+    recipe = match_recipe(src)
+    bad = tmp_path / src.name
+    with netCDF4.Dataset(src) as nc_in, netCDF4.Dataset(bad, "w") as nc_out:
+        for dim, size in nc_in.dimensions.items():
+            nc_out.createDimension(dim, len(size))
+        for name in ("time", "lat", "lon", "analysed_sst"):  # no sst_anomaly
+            var = nc_in.variables[name]
+            var.set_auto_maskandscale(False)
+            attrs = {k: var.getncattr(k) for k in var.ncattrs()}
+            out = nc_out.createVariable(name, var.dtype, var.dimensions, fill_value=False)
+            out.setncatts(attrs)
+            out[:] = var[:]
+    assert fast.applies(recipe)
+    assert fast.harmonise_packed(bad, recipe) is None
+    with pytest.raises(InputError, match="sst_anomaly"):
+        harmonise_file(bad, recipe)

@@ -341,3 +341,44 @@ def test_cli_catalog_json(full_hub: Path) -> None:
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
     badbbox = run_sco(full_hub, "catalog", "search", "--bbox", "1,2,3")
     assert badbbox.returncode == 2 and "--bbox" in badbbox.stderr
+
+
+def _arrays(cube: Path) -> dict[str, tuple[np.ndarray, dict[str, object]]]:
+    """Every array of a local cube (map, overviews, series copy) with its attributes."""
+    import zarr
+
+    out: dict[str, tuple[np.ndarray, dict[str, object]]] = {}
+
+    def walk(group: zarr.Group, prefix: str) -> None:
+        for name, array in group.arrays():
+            out[f"{prefix}{name}"] = (np.asarray(array[...]), dict(array.attrs))
+        for name, child in group.groups():
+            walk(child, f"{prefix}{name}/")
+
+    walk(zarr.open_group(str(cube), mode="r", zarr_format=3), "")
+    return out
+
+
+@pytest.mark.skipif(SCALE, reason="compares two local hubs; the cluster's workers run their own")
+def test_fast_path_cube_identical_to_general_path(
+    tmp_path: Path, samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The OSTIA cube, its overviews and series copy: the same with the fast path or without."""
+    from spaceclimate.harmonise import fast
+
+    files = [samples / OSTIA.format(d) for d in (7, 5, 6)]  # out of order: the merge path too
+    cubes = []
+    for name in ("quick", "general"):
+        if name == "general":
+            monkeypatch.setattr(fast, "applies", lambda _recipe: False)
+        home = tmp_path / name
+        (result,) = _ingest(home, *files)
+        (cube,) = published_cubes(home, result.collection_id)
+        cubes.append(Path(str(open_store(_settings(home)).path(result.collection_id))) / cube)
+    quick, general = (_arrays(c) for c in cubes)
+    assert quick.keys() == general.keys() and any(k.startswith("series/") for k in quick)
+    assert any(k.startswith("overviews/") for k in quick)
+    for key, (values, attrs) in general.items():
+        got, got_attrs = quick[key]
+        assert got.dtype == values.dtype and got_attrs == attrs, key
+        assert np.array_equal(got, values, equal_nan=values.dtype.kind == "f"), key

@@ -8,8 +8,11 @@ files by recipe (one group per collection), and for each collection:
 2. harmonises every new file (reading all values, so a corrupt or implausible file fails
    here, before anything is published) and streams them, in blocks of time steps, into a
    cube written aside in the store's staging folder; two threads harmonise the next files
-   while the current block is written (:mod:`spaceclimate.store.writer`), so memory holds
-   about two blocks whatever the number of files;
+   (packed NetCDF through :mod:`spaceclimate.harmonise.fast`) while the next block is
+   assembled and the previous one is written in a background thread
+   (:mod:`spaceclimate.store.writer`), so memory holds about three blocks whatever the
+   number of files; on a collection's first ingest the harmonising workers also checksum
+   the files (step 1 then has nothing to compare);
 3. when the files were not in time order, or a previous version's steps are kept, merges the
    staged steps with the latest published cube into a second staged cube (later files win
    on equal time steps);
@@ -27,6 +30,7 @@ the cube is still written here, block by block, from the harmonised files they s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import uuid
@@ -52,7 +56,7 @@ from spaceclimate.harmonise import combine, finalize, harmonise_file
 from spaceclimate.harmonise.core import check_same_grid
 from spaceclimate.publish import checkpoint, hub_lock, publish_version
 from spaceclimate.store import CubeStore, open_store
-from spaceclimate.store.writer import CubeWriter
+from spaceclimate.store.writer import BackgroundWriter, CubeWriter
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -188,13 +192,18 @@ class Ingestor:
             previous = self.catalog.latest_version(cid)
             known = {s.sha256 for s in previous.sources} if previous else set()
             sources: list[tuple[Path, SourceRecord]] = []
-            with ThreadPoolExecutor(HARMONISE_WORKERS) as hashing:  # hashlib frees the GIL
-                for i, (path, (digest_file, size)) in enumerate(
-                    zip(group, hashing.map(sha256_of, group), strict=True)
-                ):
-                    self.progress(f"checksum {path.name}", i, len(group))
-                    record = SourceRecord(path.name, digest_file, size, item_id_of(path))
-                    sources.append((path, record))
+            if previous is None and not self.settings.dask_scheduler:
+                # every file is new: each is hashed by the worker that harmonises it (the
+                # file is then read while in the page cache, alongside the cube's writing)
+                sources = [(p, SourceRecord(p.name, "", 0, item_id_of(p))) for p in group]
+            else:
+                with ThreadPoolExecutor(HARMONISE_WORKERS) as hashing:  # hashlib frees the GIL
+                    for i, (path, (digest_file, size)) in enumerate(
+                        zip(group, hashing.map(sha256_of, group), strict=True)
+                    ):
+                        self.progress(f"checksum {path.name}", i, len(group))
+                        record = SourceRecord(path.name, digest_file, size, item_id_of(path))
+                        sources.append((path, record))
             same_recipe = previous is not None and previous.recipe_digest == digest
             new = [(p, s) for p, s in sources if not (same_recipe and s.sha256 in known)]
             plans.append(_Plan(recipe, digest, previous, sources, new))
@@ -249,60 +258,91 @@ class Ingestor:
         first: xr.Dataset | None = None
         static: xr.Dataset | None = None
         writer: CubeWriter | None = None
+        background: BackgroundWriter | None = None
         pending: list[xr.Dataset] = []
         last_time: np.datetime64 | None = None
         in_order = True
-        for (path, src), ds in zip(plan.new, self._harmonised(plan), strict=True):
-            counter[0] += 1
-            self.progress(f"harmonise {path.name}", counter[0], counter[1])
-            if first is None:
-                first = ds
-            else:
-                check_same_grid(first, ds)
-            skeleton = ds.drop_vars(list(ds.data_vars))
-            plan.items.append(
-                build_item(skeleton, plan.recipe, src, str(path.resolve()), plan.version)
-            )
-            if "time" not in ds.dims or not any("time" in v.dims for v in ds.data_vars.values()):
-                static = ds
-                continue
-            times = ds["time"].values
-            if last_time is not None and times.size and times[0] <= last_time:
-                in_order = False
-            if times.size:
-                last_time = times[-1]
-            if writer is None:
-                plan.staged = self.store.new_staging_path()
-                writer = CubeWriter(plan.staged, ds)
-            pending.append(ds)
-            pending = _write_full_blocks(writer, pending)
+        try:
+            for i, (ds, src) in enumerate(self._harmonised(plan)):
+                path = plan.new[i][0]
+                counter[0] += 1
+                self.progress(f"harmonise {path.name}", counter[0], counter[1])
+                if first is None:
+                    first = ds
+                else:
+                    check_same_grid(first, ds)
+                skeleton = ds.drop_vars(list(ds.data_vars))
+                plan.items.append(
+                    build_item(skeleton, plan.recipe, src, str(path.resolve()), plan.version)
+                )
+                if "time" not in ds.dims or not any(
+                    "time" in v.dims for v in ds.data_vars.values()
+                ):
+                    static = ds
+                    continue
+                times = ds["time"].values
+                if last_time is not None and times.size and times[0] <= last_time:
+                    in_order = False
+                if times.size:
+                    last_time = times[-1]
+                if writer is None:
+                    plan.staged = self.store.new_staging_path()
+                    writer = CubeWriter(plan.staged, ds)
+                    background = BackgroundWriter(writer)
+                assert background is not None
+                pending.append(ds)
+                pending = _write_full_blocks(background, pending)
+            if background is not None:
+                if pending:
+                    background.submit(_concat(pending))
+                pending = []
+                background.close()
+        except BaseException:
+            if background is not None:  # no write may outlive the ingest (the cube is removed)
+                with contextlib.suppress(BaseException):
+                    background.close()
+            raise
         if writer is not None:
-            if pending:
-                writer.append(_concat(pending))
             writer.finish(None)
         return first, in_order, static
 
-    def _harmonised(self, plan: _Plan) -> Iterator[xr.Dataset]:
-        """Yield the harmonised new files in order, harmonising a few ahead in workers."""
+    def _harmonised(self, plan: _Plan) -> Iterator[tuple[xr.Dataset, SourceRecord]]:
+        """Yield the harmonised new files in order, harmonising a few ahead in workers.
+
+        Each comes with its source record, checksummed by the worker when :meth:`_plan` left
+        that to it; ``plan.new`` and ``plan.sources`` are updated with those records.
+        """
         client = dask_client(self.settings.dask_scheduler)
         if client is not None:
-            yield from _harmonised_on_cluster(client, [p for p, _s in plan.new], plan.recipe)
+            paths = [p for p, _s in plan.new]
+            for ds, (_p, src) in zip(
+                _harmonised_on_cluster(client, paths, plan.recipe), plan.new, strict=True
+            ):
+                yield ds, src
             return
         ahead = 4 * HARMONISE_WORKERS
+        records = {id(src): i for i, (_p, src) in enumerate(plan.sources)}
         with ThreadPoolExecutor(HARMONISE_WORKERS, thread_name_prefix="harmonise") as pool:
-            queue: deque[Future[xr.Dataset]] = deque()
-            paths = iter([p for p, _s in plan.new])
+            queue: deque[Future[tuple[xr.Dataset, SourceRecord]]] = deque()
+            todo = iter(plan.new)
             try:
-                for path in paths:
-                    queue.append(pool.submit(harmonise_file, path, plan.recipe))
+                for path, src in todo:
+                    queue.append(pool.submit(_checksum_and_harmonise, path, src, plan.recipe))
                     if len(queue) >= ahead:
                         break
+                done = 0
                 while queue:
-                    ds = queue.popleft().result()
-                    nxt = next(paths, None)
+                    ds, record = queue.popleft().result()
+                    nxt = next(todo, None)
                     if nxt is not None:
-                        queue.append(pool.submit(harmonise_file, nxt, plan.recipe))
-                    yield ds
+                        queue.append(pool.submit(_checksum_and_harmonise, *nxt, plan.recipe))
+                    path, src = plan.new[done]
+                    if record is not src:
+                        plan.new[done] = (path, record)
+                        if id(src) in records:
+                            plan.sources[records[id(src)]] = (path, record)
+                    done += 1
+                    yield ds, record
             finally:
                 for future in queue:
                     future.cancel()
@@ -350,6 +390,16 @@ class Ingestor:
         )
         self.progress(f"published {cid} v{version}", 1, 1)
         return IngestResult(cid, "published", version, [s.name for s in new_sources], href)
+
+
+def _checksum_and_harmonise(
+    path: Path, src: SourceRecord, recipe: Recipe
+) -> tuple[xr.Dataset, SourceRecord]:
+    """Harmonise *path*; checksum it first when its record has no checksum yet."""
+    if not src.sha256:
+        digest, size = sha256_of(path)
+        src = SourceRecord(src.name, digest, size, src.item_id)
+    return harmonise_file(path, recipe), src
 
 
 def _harmonised_on_cluster(
@@ -408,15 +458,15 @@ def _concat(datasets: list[xr.Dataset]) -> xr.Dataset:
     return xr.Dataset(data, coords=coords, attrs=dict(first.attrs))
 
 
-def _write_full_blocks(writer: CubeWriter, pending: list[xr.Dataset]) -> list[xr.Dataset]:
-    """Write every whole block of *pending* steps; return what is left over."""
+def _write_full_blocks(writer: BackgroundWriter, pending: list[xr.Dataset]) -> list[xr.Dataset]:
+    """Hand every whole block of *pending* steps to the writer; return what is left over."""
     steps = sum(int(d.sizes["time"]) for d in pending)
     if steps < writer.block_steps:
         return pending
     merged = _concat(pending)
     whole = (steps // writer.block_steps) * writer.block_steps
     for start in range(0, whole, writer.block_steps):
-        writer.append(merged.isel(time=slice(start, start + writer.block_steps)))
+        writer.submit(merged.isel(time=slice(start, start + writer.block_steps)))
     rest = merged.isel(time=slice(whole, None))
     return [rest] if rest.sizes["time"] else []
 

@@ -10,13 +10,14 @@ import xarray as xr
 from spaceclimate.ecv import get_variable
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.errors import CorruptFileError, GridError, InputError, SCOError
+from spaceclimate.harmonise import fast
 from spaceclimate.harmonise import grid as gridmod
+from spaceclimate.harmonise.attrs import SOURCE_ATTR, TIME_ATTRS
 from spaceclimate.harmonise.timeaxis import decode_times, time_bounds
 from spaceclimate.harmonise.variables import check_valid_range, decode_variable
 from spaceclimate.readers import open_dataset
 
-#: Dimension of the files' item index in a harmonised dataset (not stored in cubes).
-SOURCE_ATTR = "sco_source_file"
+__all__ = ["SOURCE_ATTR", "check_same_grid", "combine", "harmonise_file"]
 
 
 def harmonise_file(path: Path, recipe: Recipe) -> xr.Dataset:
@@ -28,6 +29,13 @@ def harmonise_file(path: Path, recipe: Recipe) -> xr.Dataset:
     (read errors and implausible values surface here, before anything is published).
     """
     file = path.name
+    if fast.applies(recipe):
+        try:
+            done = fast.harmonise_packed(path, recipe)
+        except Exception:  # noqa: BLE001 - the general path reports the problem its own way
+            done = None
+        if done is not None:
+            return done
     raw = open_dataset(path, reader=recipe.reader, **recipe.reader_options)
     try:
         return _harmonise(raw, path, recipe)
@@ -78,12 +86,7 @@ def _harmonise(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
         assert recipe.time is not None
         bnds = time_bounds(ds["time"].values, recipe.time)
         ds = ds.assign_coords(time_bnds=(("time", "bnds"), bnds))
-        ds["time"].attrs = {
-            "standard_name": "time",
-            "long_name": "time",
-            "axis": "T",
-            "bounds": "time_bnds",
-        }
+        ds["time"].attrs = dict(TIME_ATTRS)
     ds = ds.load()  # read everything once: corrupt chunks fail here, not mid-publish
     for name in recipe.variables:
         ds[name] = check_valid_range(ds[name], get_variable(name), file)

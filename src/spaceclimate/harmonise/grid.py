@@ -51,55 +51,90 @@ def source_dims(raw: xr.Dataset, grid: GridSpec, file: str) -> dict[str, str]:
     return mapping
 
 
+def sort_plan(values: np.ndarray) -> int | np.ndarray | None:
+    """Return how to sort 1-D *values* ascending (stable): None when already sorted, a shift
+    when a rotation sorts them (``np.roll(values, -shift)``), else the gather order."""
+    order = np.argsort(values, kind="stable")
+    if np.array_equal(order, np.arange(order.size)):
+        return None
+    shift = int(order[0])
+    if np.array_equal(order, np.roll(np.arange(order.size), -shift)):
+        return shift
+    return order
+
+
+def apply_sort_plan(values: np.ndarray, plan: int | np.ndarray | None, axis: int) -> np.ndarray:
+    """Reorder *values* along *axis* following a :func:`sort_plan` (as :func:`sort_axis`)."""
+    if plan is None:
+        return values
+    if isinstance(plan, int):
+        return np.roll(values, -plan, axis=axis)
+    return np.take(values, plan, axis=axis)
+
+
 def sort_axis(ds: xr.Dataset, dim: str) -> xr.Dataset:
     """Sort *ds* along *dim* by its coordinate (as ``sortby``), skipping the no-op case.
 
     A rotation (longitudes 0..360 wrapped to -180..180) is two slices rather than a gather.
     """
-    values = ds[dim].values
-    order = np.argsort(values, kind="stable")
-    if np.array_equal(order, np.arange(order.size)):
+    plan = sort_plan(ds[dim].values)
+    if plan is None:
         return ds
-    shift = int(order[0])
-    if np.array_equal(order, np.roll(np.arange(order.size), -shift)):
-        return ds.roll({dim: -shift}, roll_coords=True)
-    return ds.isel({dim: order})
+    if isinstance(plan, int):
+        return ds.roll({dim: -plan}, roll_coords=True)
+    return ds.isel({dim: plan})
+
+
+LAT_ATTRS = {
+    "standard_name": "latitude",
+    "long_name": "latitude",
+    "units": "degrees_north",
+    "axis": "Y",
+    "bounds": "lat_bnds",
+}
+LON_ATTRS = {
+    "standard_name": "longitude",
+    "long_name": "longitude",
+    "units": "degrees_east",
+    "axis": "X",
+    "bounds": "lon_bnds",
+}
+
+
+def checked_latlon(
+    lat_raw: np.ndarray, lon_raw: np.ndarray, grid: GridSpec, file: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return lat and lon as float64, checked, lon wrapped to [-180, 180) (source order)."""
+    assert grid.lat and grid.lon
+    lat = np.asarray(lat_raw, dtype="float64")
+    lon = np.asarray(lon_raw, dtype="float64")
+    _check_monotonic(lat, grid.lat, file)
+    _check_monotonic(lon, grid.lon, file)
+    if np.any(np.abs(lat) > 90):
+        raise GridError(f"{file}: latitude outside -90..90")
+    return lat, ((lon + 180.0) % 360.0) - 180.0
+
+
+def latlon_bounds(lat: np.ndarray, lon: np.ndarray, file: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return the cell bounds of sorted lat and lon (refusing longitudes that repeat)."""
+    if np.any(np.diff(lon) <= 0):
+        raise GridError(f"{file}: longitude repeats after wrapping to -180..180")
+    return np.clip(cell_bounds(lat), -90.0, 90.0), cell_bounds(lon)
 
 
 def normalise_latlon(ds: xr.Dataset, raw: xr.Dataset, grid: GridSpec, file: str) -> xr.Dataset:
     """Attach lat/lon from *raw*, make lon [-180, 180) ascending and lat ascending, add bounds."""
     assert grid.lat and grid.lon
-    lat = np.asarray(raw[grid.lat].values, dtype="float64")
-    lon = np.asarray(raw[grid.lon].values, dtype="float64")
-    _check_monotonic(lat, grid.lat, file)
-    _check_monotonic(lon, grid.lon, file)
-    if np.any(np.abs(lat) > 90):
-        raise GridError(f"{file}: latitude outside -90..90")
-    lon = ((lon + 180.0) % 360.0) - 180.0
+    lat, lon = checked_latlon(raw[grid.lat].values, raw[grid.lon].values, grid, file)
     ds = ds.assign_coords(lat=("lat", lat), lon=("lon", lon))
     ds = sort_axis(sort_axis(ds, "lat"), "lon")
-    if np.any(np.diff(ds["lon"].values) <= 0):
-        raise GridError(f"{file}: longitude repeats after wrapping to -180..180")
-    lat_b = np.clip(cell_bounds(ds["lat"].values), -90.0, 90.0)
-    lon_b = cell_bounds(ds["lon"].values)
+    lat_b, lon_b = latlon_bounds(ds["lat"].values, ds["lon"].values, file)
     ds = ds.assign_coords(
         lat_bnds=(("lat", "bnds"), lat_b),
         lon_bnds=(("lon", "bnds"), lon_b),
     )
-    ds["lat"].attrs = {
-        "standard_name": "latitude",
-        "long_name": "latitude",
-        "units": "degrees_north",
-        "axis": "Y",
-        "bounds": "lat_bnds",
-    }
-    ds["lon"].attrs = {
-        "standard_name": "longitude",
-        "long_name": "longitude",
-        "units": "degrees_east",
-        "axis": "X",
-        "bounds": "lon_bnds",
-    }
+    ds["lat"].attrs = dict(LAT_ATTRS)
+    ds["lon"].attrs = dict(LON_ATTRS)
     return ds
 
 

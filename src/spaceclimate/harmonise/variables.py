@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,7 +39,7 @@ def _number(override: float | None, attr: Any, default: float) -> float:
     return float(np.asarray(attr))
 
 
-def _same_kind(attr: Any, data: xr.DataArray) -> bool:
+def _same_kind(attr: Any, data: xr.DataArray | np.ndarray) -> bool:
     kind = np.asarray(attr).dtype.kind
     return (kind in "iu") == (data.dtype.kind in "iu")
 
@@ -66,6 +68,97 @@ def _fills(attrs: dict[str, Any], spec: VariableSpec) -> list[Any]:
     return [fv for fv in fills if not (isinstance(fv, float) and np.isnan(fv))]
 
 
+#: Values decoded at a time by :func:`decode_packed` (its float64 scratch stays in cache).
+DECODE_BLOCK = 1 << 16
+
+
+def decode_packed(
+    rawvals: np.ndarray,
+    spec: VariableSpec,
+    attrs: dict[str, Any],
+    file: str,
+    units: tuple[float, float],
+    name: Hashable,
+) -> np.ndarray:
+    """Decode the stored values of a packed variable (no recoding or flag masks) to float32.
+
+    The same operations in the same order as :func:`_decode_general` (so the same values to
+    the last bit), on numpy arrays without building an xarray object per step, and a block
+    of values at a time (each operation is element-wise): this is the ingest's hot path
+    (also used by :mod:`spaceclimate.harmonise.fast`).
+    """
+    flags: list[Any] = []
+    if spec.mask_flag_values:
+        flags = _as_list(attrs.get("flag_values"))
+        if not flags:
+            raise InputError(f"{file}: {name!r} declares no flag_values to mask")
+    vmin, vmax = _valid_limits(attrs)
+    packed_range = vmin is not None and _same_kind(vmin, rawvals)
+    decode = _PackedDecoding(
+        fills=_fills(attrs, spec),
+        flags=flags,
+        packed_limits=(vmin, vmax) if packed_range and vmax is not None else None,
+        decoded_limits=(
+            (float(vmin), float(vmax))
+            if vmin is not None and vmax is not None and not packed_range
+            else None
+        ),
+        scale=_number(spec.scale_factor, attrs.get("scale_factor"), 1.0),
+        offset=_number(spec.add_offset, attrs.get("add_offset"), 0.0),
+        mask_above=spec.mask_above,
+        mask_below=spec.mask_below,
+        units=units,
+    )
+    flat = np.ravel(rawvals)
+    out = np.empty(flat.shape, dtype="float32")
+    for start in range(0, flat.size, DECODE_BLOCK):
+        out[start : start + DECODE_BLOCK] = decode(flat[start : start + DECODE_BLOCK])
+    return out.reshape(rawvals.shape)
+
+
+@dataclass(frozen=True)
+class _PackedDecoding:
+    """The element-wise steps of :func:`decode_packed`, applied to one block of values."""
+
+    fills: list[Any]
+    flags: list[Any]
+    packed_limits: tuple[Any, Any] | None
+    decoded_limits: tuple[float, float] | None
+    scale: float
+    offset: float
+    mask_above: float | None
+    mask_below: float | None
+    units: tuple[float, float]
+
+    def __call__(self, rawvals: np.ndarray) -> np.ndarray:
+        data = rawvals.astype("float64")
+        invalid = np.zeros(rawvals.shape, dtype=bool)
+        for fv in self.fills:
+            invalid |= rawvals == fv
+        if self.flags:
+            invalid |= np.isin(rawvals, self.flags)
+        if self.packed_limits is not None:
+            vmin, vmax = self.packed_limits
+            invalid |= (rawvals < vmin) | (rawvals > vmax)
+        data[invalid] = np.nan
+        if not is_identity(self.scale, self.offset):
+            data *= self.scale
+            data += self.offset
+        with np.errstate(invalid="ignore"):
+            if self.decoded_limits is not None:
+                lo, hi = self.decoded_limits
+                data[~((data >= lo) & (data <= hi))] = np.nan
+            if self.mask_above is not None:
+                data[~(data <= self.mask_above)] = np.nan
+            if self.mask_below is not None:
+                data[~(data >= self.mask_below)] = np.nan
+        k, b = self.units
+        if not is_identity(k, b):
+            data *= k
+            data += b
+        return data
+
+
 def _decode_plain(
     src: xr.DataArray,
     spec: VariableSpec,
@@ -73,43 +166,9 @@ def _decode_plain(
     file: str,
     units: tuple[float, float],
 ) -> xr.DataArray:
-    """Decode a packed variable without recoding or flag masks, in place on numpy arrays.
-
-    The same operations in the same order as :func:`_decode_general` (so the same values to
-    the last bit), without building an xarray object per step: this is the ingest's hot path.
-    """
-    rawvals = np.asarray(src.values)
-    data = rawvals.astype("float64")
-    invalid = np.zeros(rawvals.shape, dtype=bool)
-    for fv in _fills(attrs, spec):
-        invalid |= rawvals == fv
-    if spec.mask_flag_values:
-        flags = _as_list(attrs.get("flag_values"))
-        if not flags:
-            raise InputError(f"{file}: {src.name!r} declares no flag_values to mask")
-        invalid |= np.isin(rawvals, flags)
-    vmin, vmax = _valid_limits(attrs)
-    packed_range = vmin is not None and _same_kind(vmin, src)
-    if packed_range and vmin is not None and vmax is not None:
-        invalid |= (rawvals < vmin) | (rawvals > vmax)
-    scale = _number(spec.scale_factor, attrs.get("scale_factor"), 1.0)
-    offset = _number(spec.add_offset, attrs.get("add_offset"), 0.0)
-    data[invalid] = np.nan
-    if not is_identity(scale, offset):
-        data *= scale
-        data += offset
-    with np.errstate(invalid="ignore"):
-        if vmin is not None and vmax is not None and not packed_range:
-            data[~((data >= float(vmin)) & (data <= float(vmax)))] = np.nan
-        if spec.mask_above is not None:
-            data[~(data <= spec.mask_above)] = np.nan
-        if spec.mask_below is not None:
-            data[~(data >= spec.mask_below)] = np.nan
-    k, b = units
-    if not is_identity(k, b):
-        data *= k
-        data += b
-    return xr.DataArray(data.astype("float32"), dims=src.dims, coords=src.coords)
+    """Decode a packed variable without recoding or flag masks (see :func:`decode_packed`)."""
+    data = decode_packed(np.asarray(src.values), spec, attrs, file, units, src.name)
+    return xr.DataArray(data, dims=src.dims, coords=src.coords)
 
 
 def _decode_general(
@@ -172,6 +231,38 @@ def _decode_general(
     return data.astype("float32")
 
 
+def unit_conversion(
+    src_name: Hashable, attrs: dict[str, Any], spec: VariableSpec, target: VariableDef, file: str
+) -> tuple[str, tuple[float, float]]:
+    """Return the source units and ``(scale, offset)`` converting them to the target's units."""
+    source_units = spec.units or attrs.get("units")
+    if source_units is None:
+        raise UnitError(f"{file}: {src_name!r} declares no units; set 'units' in the recipe")
+    try:
+        k, b = linear_conversion(str(source_units), target.units)
+    except UnitError as exc:
+        raise UnitError(f"{file}: {src_name!r}: {exc}") from exc
+    return str(source_units), (k, b)
+
+
+def canonical_attrs(spec: VariableSpec, target: VariableDef, source_units: str) -> dict[str, Any]:
+    """Return the attributes of a canonical variable (ECV table first, then the recipe's)."""
+    attrs: dict[str, Any] = {
+        "long_name": target.long_name,
+        "units": target.units,
+        "valid_min": float(target.valid_range[0]),
+        "valid_max": float(target.valid_range[1]),
+        "source_variable": spec.source if isinstance(spec.source, str) else ",".join(spec.source),
+        "source_units": source_units,
+    }
+    if target.standard_name:
+        attrs["standard_name"] = target.standard_name
+    if spec.comment:
+        attrs["comment"] = spec.comment
+    attrs.update(spec.attrs)
+    return attrs
+
+
 def decode_variable(
     raw: xr.Dataset, name: str, spec: VariableSpec, target: VariableDef, file: str
 ) -> xr.DataArray:
@@ -184,41 +275,27 @@ def decode_variable(
     """
     src = _select_source(raw, spec, file)
     attrs = dict(src.attrs)
-    source_units = spec.units or attrs.get("units")
-    if source_units is None:
-        raise UnitError(f"{file}: {src.name!r} declares no units; set 'units' in the recipe")
-    try:
-        k, b = linear_conversion(str(source_units), target.units)
-    except UnitError as exc:
-        raise UnitError(f"{file}: {src.name!r}: {exc}") from exc
+    source_units, units = unit_conversion(src.name, attrs, spec, target, file)
     if spec.recode is None and spec.valid_if_flag is None:
-        data = _decode_plain(src, spec, attrs, file, (k, b))
+        data = _decode_plain(src, spec, attrs, file, units)
     else:
-        data = _decode_general(raw, src, spec, attrs, file, (k, b))
-    data.attrs = {
-        "long_name": target.long_name,
-        "units": target.units,
-        "valid_min": float(target.valid_range[0]),
-        "valid_max": float(target.valid_range[1]),
-        "source_variable": spec.source if isinstance(spec.source, str) else ",".join(spec.source),
-        "source_units": str(source_units),
-    }
-    if target.standard_name:
-        data.attrs["standard_name"] = target.standard_name
-    if spec.comment:
-        data.attrs["comment"] = spec.comment
-    data.attrs.update(spec.attrs)
+        data = _decode_general(raw, src, spec, attrs, file, units)
+    data.attrs = canonical_attrs(spec, target, source_units)
     data.name = name
     return data
 
 
-def check_valid_range(data: xr.DataArray, target: VariableDef, file: str) -> xr.DataArray:
-    """Refuse data mostly outside the ECV's valid range (wrong units); mask rare outliers."""
+def outliers_masked(
+    values: np.ndarray, target: VariableDef, file: str, name: Hashable
+) -> np.ndarray | None:
+    """Refuse values mostly outside the ECV's valid range (wrong units).
+
+    Returns a copy with the rare outliers masked, or None when there are none.
+    """
     lo, hi = target.valid_range
-    values = np.asarray(data.values)
     n_finite = int(np.count_nonzero(~np.isnan(values)))
     if n_finite == 0:
-        return data
+        return None
     with np.errstate(invalid="ignore"):
         outside = (values < lo) | (values > hi)  # False where missing
     n_out = int(np.count_nonzero(outside))
@@ -226,9 +303,15 @@ def check_valid_range(data: xr.DataArray, target: VariableDef, file: str) -> xr.
     if share > MAX_OUT_OF_RANGE:
         vmin, vmax = float(np.nanmin(values)), float(np.nanmax(values))
         raise UnitError(
-            f"{file}: {data.name} spans {vmin:.4g}..{vmax:.4g} {target.units}, "
+            f"{file}: {name} spans {vmin:.4g}..{vmax:.4g} {target.units}, "
             f"{share:.0%} outside the valid range {lo:g}..{hi:g}: wrong units or scale factor?"
         )
     if n_out:
-        data = data.copy(data=np.where(outside, np.asarray(np.nan, values.dtype), values))
-    return data
+        return np.where(outside, np.asarray(np.nan, values.dtype), values)
+    return None
+
+
+def check_valid_range(data: xr.DataArray, target: VariableDef, file: str) -> xr.DataArray:
+    """Refuse data mostly outside the ECV's valid range (wrong units); mask rare outliers."""
+    masked = outliers_masked(np.asarray(data.values), target, file, data.name)
+    return data if masked is None else data.copy(data=masked)

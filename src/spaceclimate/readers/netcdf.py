@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import netCDF4
 import numpy as np
 import xarray as xr
 from xarray.backends.locks import HDF5_LOCK, NETCDFC_LOCK, combine_locks
@@ -117,3 +119,43 @@ class NetCDFReader:
                 continue
             index = tuple(-1 for _ in var.shape)
             np.asarray(var[index].values)
+
+
+@dataclass(frozen=True)
+class RawVariable:
+    """One variable of a NetCDF file as stored: dimension names, values and attributes."""
+
+    dims: tuple[str, ...]
+    values: np.ndarray
+    attrs: dict[str, Any]
+
+
+def read_raw_variables(path: Path, names: list[str]) -> dict[str, RawVariable] | None:
+    """Read whole variables of a file's root group as stored, without xarray.
+
+    The values are what :meth:`NetCDFReader.open` returns for them (no masking, scaling or
+    CF decoding, native byte order), for callers that need every value of a few variables
+    and none of a dataset's machinery. Returns None when the file cannot be read this way
+    (not NetCDF/HDF5, damaged, a variable missing, or unsigned-integer packing, which the
+    general reader handles), so the caller falls back to :meth:`NetCDFReader.open`.
+    """
+    try:
+        if not head(path).startswith(MAGIC):
+            return None
+        out: dict[str, RawVariable] = {}
+        with _READ_LOCK, netCDF4.Dataset(path, "r") as nc:
+            for name in names:
+                if name not in nc.variables:
+                    return None
+                var = nc.variables[name]
+                attrs = {str(k): var.getncattr(k) for k in var.ncattrs()}
+                if "_Unsigned" in attrs or var.dtype.kind not in "iuf":
+                    return None
+                var.set_auto_maskandscale(False)
+                values = np.asarray(var[...])
+                if not values.dtype.isnative:
+                    values = values.astype(values.dtype.newbyteorder("="))
+                out[name] = RawVariable(tuple(str(d) for d in var.dimensions), values, attrs)
+        return out
+    except Exception:  # noqa: BLE001 - any failure: the general reader reports it its own way
+        return None

@@ -50,6 +50,7 @@ from xarray.backends import BackendArray
 from xarray.core import indexing
 from zarr.storage import MemoryStore
 
+from spaceclimate.store.folders import Folders
 from spaceclimate.store.remote import CubeLocation, ObjectPath, zarr_location
 
 SERIES_GROUP = "series"
@@ -186,6 +187,7 @@ class SeriesWriter:
         self.steps = 0
         self._times: dict[str, list[np.ndarray]] = {"time": [], "time_bnds": []}
         self._template = template.isel(time=slice(0, 1))
+        self._folders = Folders()
 
     def append(self, block: xr.Dataset) -> None:
         """Encode and write the shards of a block of time steps."""
@@ -236,7 +238,7 @@ class SeriesWriter:
             return
         index_bytes = index.tobytes()
         path = self.root / name / "c" / str(k) / str(i // sr) / str(j // sc)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._folders.ensure(path.parent)
         with path.open("wb") as fh:
             for part in parts:
                 fh.write(part)

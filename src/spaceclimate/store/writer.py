@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from zarr.codecs import BloscCodec
 
 from spaceclimate.store import overviews as ov
 from spaceclimate.store import series as sr
+from spaceclimate.store.folders import Folders
 
 SPATIAL_CHUNK = 256
 TARGET_CHUNK_BYTES = 4 * 1024 * 1024
@@ -104,7 +105,12 @@ def clean_for_zarr(ds: xr.Dataset) -> xr.Dataset:
 
 
 def _write_chunk(
-    folder: Path, values: np.ndarray, chunks: tuple[int, ...], corner: tuple[int, ...], steps: int
+    folder: Path,
+    values: np.ndarray,
+    chunks: tuple[int, ...],
+    corner: tuple[int, ...],
+    steps: int,
+    folders: Folders | None = None,
 ) -> None:
     """Encode and write one chunk of *values* (a block starting at time step *steps*).
 
@@ -126,7 +132,10 @@ def _write_chunk(
         *(c // n for c, n in zip(corner[1:], chunks[1:], strict=True)),
     ]
     path = folder.joinpath("c", *(str(i) for i in index))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if folders is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        folders.ensure(path.parent)
     path.write_bytes(encoded)
 
 
@@ -163,6 +172,7 @@ class CubeWriter:
     def __init__(self, target: Path, template: xr.Dataset) -> None:
         self.target = target
         self.steps = 0
+        self._folders = Folders()
         self._short = False
         timed = [v for v in template.data_vars.values() if "time" in v.dims]
         chunks = [dict(zip(v.dims, plan_chunks(v, 2**62), strict=True))["time"] for v in timed]
@@ -203,9 +213,18 @@ class CubeWriter:
         if first:
             self._chunks = cube_encoding(block)
         self._write_group(block, None, self._chunks if first else None)
-        self._write_overviews(block, first)
-        if self.series is not None:
-            self.series.append(block)
+        with ThreadPoolExecutor(1, thread_name_prefix="series-copy") as side:
+            # the series copy (its own files under the cube's folder, created above; no zarr
+            # metadata until finish) is encoded while the overviews are computed and written
+            series = side.submit(self.series.append, block) if self.series is not None else None
+            try:
+                self._write_overviews(block, first)
+            except BaseException:
+                if series is not None:
+                    wait([series])  # (its own error, if any, is secondary)
+                raise
+            if series is not None:
+                series.result()
         self.steps += n
 
     def _write_overviews(self, block: xr.Dataset, first: bool) -> None:
@@ -260,7 +279,7 @@ class CubeWriter:
         offset = self.steps
 
         def write(job: tuple[Path, np.ndarray, tuple[int, ...], tuple[int, ...]]) -> None:
-            _write_chunk(job[0], job[1], job[2], job[3], offset)
+            _write_chunk(job[0], job[1], job[2], job[3], offset, self._folders)
 
         with ThreadPoolExecutor(2, thread_name_prefix="cube-write") as pool:
             list(pool.map(write, jobs))
@@ -329,6 +348,44 @@ def block_means(values: np.ndarray, levels: int, steps: int = 16) -> list[np.nda
             with np.errstate(invalid="ignore", divide="ignore"):
                 np.divide(sums, counts, out=out[k][start : start + steps], casting="unsafe")
     return [o.reshape(*lead, *o.shape[-2:]) for o in out]
+
+
+class BackgroundWriter:
+    """Append blocks to a :class:`CubeWriter` in a thread, one block at a time.
+
+    :meth:`submit` returns as soon as the block is handed over (after the previous block is
+    written), so the caller prepares the next block while this one is encoded; at most one
+    block is being written and one prepared. :meth:`close` waits for the last block and
+    raises what any write raised; it must be called (also on errors, before the cube's
+    folder is removed) so that no write outlives the ingest.
+    """
+
+    def __init__(self, writer: CubeWriter) -> None:
+        self.writer = writer
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="cube-append")
+        self._pending: Future[None] | None = None
+
+    @property
+    def block_steps(self) -> int:
+        """Steps a full block holds (see :attr:`CubeWriter.block_steps`)."""
+        return self.writer.block_steps
+
+    def submit(self, block: xr.Dataset) -> None:
+        """Wait for the previous block, then start writing *block*."""
+        self._wait()
+        self._pending = self._pool.submit(self.writer.append, block)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the block being written (raising its error), then stop the thread."""
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def _coarsened_levels(

@@ -1,0 +1,9 @@
+"""Names and attributes every harmonised dataset carries, whichever path harmonised it."""
+
+from __future__ import annotations
+
+#: Global attribute naming the source file of a harmonised dataset (not stored in cubes).
+SOURCE_ATTR = "sco_source_file"
+
+#: Attributes of the CF ``time`` axis.
+TIME_ATTRS = {"standard_name": "time", "long_name": "time", "axis": "T", "bounds": "time_bnds"}
