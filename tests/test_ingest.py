@@ -359,7 +359,7 @@ def _arrays(cube: Path) -> dict[str, tuple[np.ndarray, dict[str, object]]]:
     return out
 
 
-@pytest.mark.skipif(SCALE, reason="compares two local hubs; the cluster's workers run their own")
+@pytest.mark.local_disk  # two local hubs, one monkeypatched: not for the cluster's workers
 def test_fast_path_cube_identical_to_general_path(
     tmp_path: Path, samples: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
