@@ -16,11 +16,16 @@ if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "postgresql-$PGVER-postgis-3" >/dev/null
 fi
 
-# pygeoapi's current releases need Python >= 3.12: use one when the machine has it.
-PY=$(command -v python3.13 || command -v python3.12 || true)
-if [ -z "$PY" ]; then
-  PY=$(ls -d "$HOME"/.pyenv/versions/3.12*/bin/python3.12 "$HOME"/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
-fi
+# pygeoapi's current releases need Python >= 3.12: use one that runs (a version manager's shim
+# may be on the PATH for a version it has not activated).
+PY=
+for cand in python3.12 python3.13 "$HOME"/.pyenv/versions/3.12*/bin/python3.12 \
+    "$HOME"/.pyenv/versions/3.13*/bin/python3.13; do
+  if "$cand" -c 'import sys, venv; assert sys.version_info >= (3, 12)' >/dev/null 2>&1; then
+    PY=$cand
+    break
+  fi
+done
 PY=${PY:-python3}
 STAMP=.venv-peers/.installed-stamp
 if [ ! -f "$STAMP" ] || [ peers-requirements.txt -nt "$STAMP" ]; then
