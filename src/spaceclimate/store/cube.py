@@ -78,6 +78,18 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def checksum_problems(href: str, expected: dict[str, str], actual: dict[str, str]) -> list[str]:
+    """Compare a cube's recorded checksums with those found: missing, changed, extra files."""
+    problems = [f"{href}/{k}: missing" for k in expected if k not in actual]
+    problems += [
+        f"{href}/{k}: checksum differs"
+        for k, v in expected.items()
+        if k in actual and actual[k] != v
+    ]
+    problems += [f"{href}/{k}: unexpected file" for k in actual if k not in expected]
+    return problems
+
+
 class CubeStore:
     """Zarr cubes on the local file system under *root*."""
 
@@ -187,15 +199,7 @@ class CubeStore:
         path = self.local_path(href)
         if not path.exists():
             return [f"{href}: cube missing"]
-        actual = self.checksums(path)
-        problems = [f"{href}/{k}: missing" for k in expected if k not in actual]
-        problems += [
-            f"{href}/{k}: checksum differs"
-            for k, v in expected.items()
-            if k in actual and actual[k] != v
-        ]
-        problems += [f"{href}/{k}: unexpected file" for k in actual if k not in expected]
-        return problems
+        return checksum_problems(href, expected, self.checksums(path))
 
     def cleanup(self, referenced: set[str]) -> list[str]:
         """Finish interrupted promotions, delete leftovers no version references; return them.

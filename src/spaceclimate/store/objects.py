@@ -41,7 +41,7 @@ from typing import Any
 import xarray as xr
 
 from spaceclimate.errors import NotFoundError, UnavailableError
-from spaceclimate.store.cube import CubeStore
+from spaceclimate.store.cube import CubeStore, checksum_problems
 from spaceclimate.store.remote import ObjectPath, object_filesystem
 
 #: Objects hashed at once by ``verify`` (each is read whole into memory).
@@ -154,14 +154,7 @@ class ObjectCubeStore(CubeStore):
                 batch = names[start : start + HASH_BATCH]
                 contents = pool.map(lambda n: location.joinpath(n).read_bytes(), batch)
                 actual.update(zip(batch, map(_sha256, contents), strict=True))
-        problems = [f"{href}/{k}: missing" for k in expected if k not in actual]
-        problems += [
-            f"{href}/{k}: checksum differs"
-            for k, v in expected.items()
-            if k in actual and actual[k] != v
-        ]
-        problems += [f"{href}/{k}: unexpected file" for k in actual if k not in expected]
-        return problems
+        return checksum_problems(href, expected, actual)
 
     # -- clean-up ---------------------------------------------------------------------------
     def cleanup(self, referenced: set[str]) -> list[str]:
