@@ -212,6 +212,16 @@ def drop_database(url: str) -> None:
         admin.dispose()
 
 
+@contextmanager
+def fresh_database(prefix: str = "sco_test") -> Iterator[str]:
+    """Yield the URL of a new, empty PostgreSQL database; drop it afterwards."""
+    url = create_database(prefix)
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
 def copy_database(source: str, target: str) -> None:
     """Copy every table of *source* into the empty database *target* (pg_dump | psql)."""
     dump = subprocess.run(

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 import shapely
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import event, inspect, text
 from typer.testing import CliRunner
 
 from spaceclimate.catalog import SearchQuery, migrate, open_catalog
@@ -52,9 +52,8 @@ from spaceclimate.errors import ConflictError, InputError, NotFoundError
 from spaceclimate.ingest import Ingestor
 from spaceclimate.jobs.store import JobStore
 
-ADMIN_URL = os.environ.get(
-    "SCO_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+from . import services
+
 BACKENDS = ["sqlite", "postgresql"]
 
 #: Ingests making the real records, in order; two collections get a second version.
@@ -149,18 +148,8 @@ def fresh_database(kind: str, tmp: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp / f'catalog-{uuid.uuid4().hex[:8]}.db'}"
         return
-    name = f"sco_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(
-        ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with services.fresh_database("sco_test") as url:
+        yield url
 
 
 def publish_all(backend: Any, published: list[Published]) -> None:

@@ -15,21 +15,18 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from spaceclimate.api import create_app
 from spaceclimate.config import Settings
 from spaceclimate.jobs import JobStore
 from spaceclimate.ops.logs import REQUEST_ID, JSONFormatter, log_config
 
+from . import services
 from .conftest import free_port, start_server, stop_server
 from .opshub import REPO, SMALL, bearer, make_key, sha256_file, small_hub
 
@@ -46,9 +43,6 @@ ROUTES = {
     "position": "/edr/collections/{collection_id}/position",
     "collection": "/stac/collections/{collection_id}",
 }
-ADMIN_URL = os.environ.get(
-    "SCO_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 
 @pytest.fixture()
@@ -220,22 +214,6 @@ def test_two_workers_answer_200_concurrent_reads(hub: Path) -> None:
 
 
 # -- the example deployment ---------------------------------------------------------------------
-@contextmanager
-def fresh_postgresql() -> Iterator[str]:
-    name = f"sco_deploy_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(
-        ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def read_env_file(path: Path) -> dict[str, str]:
     env = {}
     for line in path.read_text().splitlines():
@@ -255,7 +233,7 @@ def test_example_deployment_runs(tmp_path: Path) -> None:
     example = read_env_file(deploy / "sco.env")
     assert example["SCO_JOB_WORKERS"] == "0" and example["SCO_LOG_FORMAT"] == "json"
     port = free_port()
-    with fresh_postgresql() as db_url:
+    with services.fresh_database("sco_deploy") as db_url:
         env = {
             **os.environ,
             **example,
