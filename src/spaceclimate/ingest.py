@@ -8,11 +8,12 @@ files by recipe (one group per collection), and for each collection:
 2. harmonises every new file (reading all values, so a corrupt or implausible file fails
    here, before anything is published) and streams them, in blocks of time steps, into a
    cube written aside in the store's staging folder; two threads harmonise the next files
-   (packed NetCDF through :mod:`spaceclimate.harmonise.fast`) while the next block is
-   assembled and the previous one is written in a background thread
-   (:mod:`spaceclimate.store.writer`), so memory holds about three blocks whatever the
-   number of files; on a collection's first ingest the harmonising workers also checksum
-   the files (step 1 then has nothing to compare);
+   (packed NetCDF through :mod:`spaceclimate.harmonise.fast`) while each file is copied
+   into the block being filled (:mod:`spaceclimate.store.blocks`) and the previous block
+   is written in a background thread (:mod:`spaceclimate.store.writer`), so memory holds
+   two blocks, reused throughout, whatever the number of files; on a collection's first
+   ingest the harmonising workers also checksum the files (step 1 then has nothing to
+   compare);
 3. when the files were not in time order, or a previous version's steps are kept, merges the
    staged steps with the latest published cube into a second staged cube (later files win
    on equal time steps);
@@ -56,7 +57,9 @@ from spaceclimate.harmonise import combine, finalize, harmonise_file
 from spaceclimate.harmonise.core import check_same_grid
 from spaceclimate.publish import checkpoint, hub_lock, publish_version
 from spaceclimate.store import CubeStore, open_store
+from spaceclimate.store.blocks import BlockAssembler
 from spaceclimate.store.writer import BackgroundWriter, CubeWriter
+from spaceclimate.store.written import WrittenFiles
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -91,6 +94,7 @@ class _Plan:
     version: int = 1
     items: list[dict[str, Any]] = field(default_factory=list)
     staged: Path | None = None  # the cube written aside, ready to publish
+    written: WrittenFiles | None = None  # its chunk files, checksummed as written
     cube: xr.Dataset | None = None  # the staged cube (lazy) with its final attributes
 
 
@@ -236,7 +240,7 @@ class Ingestor:
             cube = finalize(merged, plan.recipe, sources, plan.digest, plan.version)
             target = self.store.new_staging_path()
             try:
-                self.store.write(cube, target)
+                plan.written = self.store.write(cube, target)
             except BaseException:
                 shutil.rmtree(target, ignore_errors=True)
                 raise
@@ -259,7 +263,7 @@ class Ingestor:
         static: xr.Dataset | None = None
         writer: CubeWriter | None = None
         background: BackgroundWriter | None = None
-        pending: list[xr.Dataset] = []
+        blocks: BlockAssembler | None = None
         last_time: np.datetime64 | None = None
         in_order = True
         try:
@@ -289,13 +293,11 @@ class Ingestor:
                     plan.staged = self.store.new_staging_path()
                     writer = CubeWriter(plan.staged, ds)
                     background = BackgroundWriter(writer)
-                assert background is not None
-                pending.append(ds)
-                pending = _write_full_blocks(background, pending)
-            if background is not None:
-                if pending:
-                    background.submit(_concat(pending))
-                pending = []
+                    blocks = BlockAssembler(background, ds)
+                assert blocks is not None
+                blocks.add(ds)
+            if blocks is not None and background is not None:
+                blocks.close()
                 background.close()
         except BaseException:
             if background is not None:  # no write may outlive the ingest (the cube is removed)
@@ -304,6 +306,7 @@ class Ingestor:
             raise
         if writer is not None:
             writer.finish(None)
+            plan.written = writer.written
         return first, in_order, static
 
     def _harmonised(self, plan: _Plan) -> Iterator[tuple[xr.Dataset, SourceRecord]]:
@@ -387,6 +390,7 @@ class Ingestor:
             recipe_digest=plan.digest,
             sources=all_sources,
             staged=plan.staged,
+            written=plan.written,
         )
         self.progress(f"published {cid} v{version}", 1, 1)
         return IngestResult(cid, "published", version, [s.name for s in new_sources], href)
@@ -433,42 +437,6 @@ def _harmonised_on_cluster(
     finally:
         if queue:
             client.cancel(list(queue))
-
-
-def _concat(datasets: list[xr.Dataset]) -> xr.Dataset:
-    """Stack harmonised files along time (one copy of the values; grids already checked)."""
-    if len(datasets) == 1:
-        return datasets[0]
-    first = datasets[0]
-
-    def stacked(name: str) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any]]:
-        var = first[name]
-        axis = var.dims.index("time")
-        values = np.concatenate([np.asarray(d[name].values) for d in datasets], axis=axis)
-        return tuple(str(d) for d in var.dims), values, dict(var.attrs)
-
-    data = {
-        str(n): stacked(str(n)) if "time" in v.dims else v.variable
-        for n, v in first.data_vars.items()
-    }
-    coords = {
-        str(c): stacked(str(c)) if "time" in first[c].dims else first[c].variable
-        for c in first.coords
-    }
-    return xr.Dataset(data, coords=coords, attrs=dict(first.attrs))
-
-
-def _write_full_blocks(writer: BackgroundWriter, pending: list[xr.Dataset]) -> list[xr.Dataset]:
-    """Hand every whole block of *pending* steps to the writer; return what is left over."""
-    steps = sum(int(d.sizes["time"]) for d in pending)
-    if steps < writer.block_steps:
-        return pending
-    merged = _concat(pending)
-    whole = (steps // writer.block_steps) * writer.block_steps
-    for start in range(0, whole, writer.block_steps):
-        writer.submit(merged.isel(time=slice(start, start + writer.block_steps)))
-    rest = merged.isel(time=slice(whole, None))
-    return [rest] if rest.sizes["time"] else []
 
 
 def _fingerprint(digest: str, sources: list[SourceRecord]) -> str:

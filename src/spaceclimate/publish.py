@@ -24,6 +24,7 @@ import xarray as xr
 from spaceclimate.catalog.base import CatalogBackend, SourceRecord, VersionRecord
 from spaceclimate.errors import ConflictError
 from spaceclimate.store import CubeStore
+from spaceclimate.store.written import WrittenFiles
 
 #: Fault injection for the atomicity tests: when ``SCO_CRASH_AT`` names a stage, the process
 #: kills itself with SIGKILL there, as a power cut or ``kill -9`` would.
@@ -69,18 +70,20 @@ def publish_version(
     recipe_digest: str,
     sources: Sequence[SourceRecord],
     staged: Path | None = None,
+    written: WrittenFiles | None = None,
 ) -> str:
     """Write *cube* and publish it as *version* of *collection_id*; return the cube's href.
 
     *build_collection* receives the cube's href and returns the STAC Collection document.
     *staged* names a cube already written in the store's staging folder (ingest writes its
-    cube while harmonising): it is published as it is, and *cube* only describes it.
+    cube while harmonising): it is published as it is, and *cube* only describes it;
+    *written* then holds the chunk files its writer checksummed as it wrote them.
     """
     if staged is None:
         staged = store.new_staging_path()
-        store.write(cube, staged)
+        written = store.write(cube, staged)
     checkpoint("written")
-    checksums = store.checksums(staged)
+    checksums = store.checksums(staged, written)
     href = store.prepare(staged, collection_id)  # object stores: uploaded, unreferenced
     checkpoint("uploaded")
     record = VersionRecord(

@@ -84,7 +84,9 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
 
 def _ingest(paths: list[Path], recipe: str | None, quiet: bool) -> list[Any]:
     from spaceclimate.ingest import Ingestor
+    from spaceclimate.ops.memory import keep_freed_memory
 
+    keep_freed_memory()  # a batch command: freed arrays are reused, not faulted in again
     ingestor = Ingestor(get_settings())
     try:
         with _progress(not quiet and sys.stderr.isatty()) as update:

@@ -54,6 +54,7 @@ from spaceclimate.store.writer import (
     replace_attrs,
     write_cube,
 )
+from spaceclimate.store.written import WrittenFiles
 
 __all__ = ["CubeStore", "plan_chunks"]
 
@@ -129,30 +130,38 @@ class CubeStore:
         self.staging.mkdir(parents=True, exist_ok=True)
         return self.staging / f"{uuid.uuid4().hex}.zarr"
 
-    def write(self, ds: xr.Dataset, target: Path) -> None:
+    def write(self, ds: xr.Dataset, target: Path) -> WrittenFiles | None:
         """Write *ds* as a Zarr v3 cube at *target*: its arrays, overviews and series copy.
 
-        Cubes with a time axis are written block by block (bounded memory; *ds* may be lazy).
+        Cubes with a time axis are written block by block (bounded memory; *ds* may be lazy);
+        for them the chunk files written are returned with their checksums.
         """
         if any("time" in v.dims for v in ds.data_vars.values()):
-            write_cube(ds, target)
-            return
+            return write_cube(ds, target)
         clean = clean_for_zarr(ds)
         encoding = cube_encoding(clean)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)
             clean.to_zarr(target, mode="w-", zarr_format=3, consolidated=True, encoding=encoding)
         write_overviews(target)  # coarsened copies for map tiles, inside the same cube
+        return None
 
-    def checksums(self, cube: Path) -> dict[str, str]:
-        """Return ``{relative file path: sha256}`` of every file of a cube."""
+    def checksums(self, cube: Path, written: WrittenFiles | None = None) -> dict[str, str]:
+        """Return ``{relative file path: sha256}`` of every file of a cube.
+
+        Files in *written* (checksummed by the writer from the bytes it wrote) are not read
+        again while their size is the one written; every other file is hashed from disk.
+        """
         files = sorted(p for p in cube.rglob("*") if p.is_file())
+        names = [path.relative_to(cube).as_posix() for path in files]
+
+        def digest(i: int) -> str:
+            known = written.digest(names[i], files[i]) if written is not None else None
+            return known if known is not None else _sha256_file(files[i])
+
         with ThreadPoolExecutor(2) as pool:  # hashlib frees the GIL on large buffers
-            digests = list(pool.map(_sha256_file, files))
-        return {
-            path.relative_to(cube).as_posix(): digest
-            for path, digest in zip(files, digests, strict=True)
-        }
+            digests = list(pool.map(digest, range(len(files))))
+        return dict(zip(names, digests, strict=True))
 
     def check(self) -> str | None:
         """Return why the store cannot be used (None when it can): the folder must exist."""

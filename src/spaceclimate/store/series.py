@@ -52,6 +52,7 @@ from zarr.storage import MemoryStore
 
 from spaceclimate.store.folders import Folders
 from spaceclimate.store.remote import CubeLocation, ObjectPath, zarr_location
+from spaceclimate.store.written import WrittenFiles
 
 SERIES_GROUP = "series"
 LAYOUT_ATTR = "sco_series_layout"
@@ -178,8 +179,16 @@ class SeriesWriter:
     by xarray and zarr for the final shape, so the group is a plain Zarr v3 group.
     """
 
-    def __init__(self, cube: Path, template: xr.Dataset, time_chunk: int, codec: Blosc) -> None:
+    def __init__(
+        self,
+        cube: Path,
+        template: xr.Dataset,
+        time_chunk: int,
+        codec: Blosc,
+        written: WrittenFiles | None = None,
+    ) -> None:
         self.root = cube / SERIES_GROUP
+        self.written = written if written is not None else WrittenFiles(cube)
         self.names = series_variables(template)
         self.time_chunk = time_chunk
         self.codec = codec
@@ -217,17 +226,21 @@ class SeriesWriter:
     def _write_shard(self, name: str, values: np.ndarray, k: int, i: int, j: int) -> None:
         steps, (_ct, cr, cc), (_st, sr, sc) = self.time_chunk, self.chunks, self.shards
         window = values[:, i : i + sr, j : j + sc]
-        full = np.full((steps, sr, sc), np.nan, dtype=values.dtype)
-        full[: window.shape[0], : window.shape[1], : window.shape[2]] = window
-        # (t, a, r, b, c) -> (a, b, t, r, c): each inner chunk becomes contiguous
-        inner = full.reshape(steps, sr // cr, cr, sc // cc, cc).transpose(1, 3, 0, 2, 4)
-        inner = np.ascontiguousarray(inner)
         index = np.full((sr // cr, sc // cc, 2), 2**64 - 1, dtype="<u8")
         parts: list[bytes] = []
         offset = 0
         for a in range(sr // cr):
             for b in range(sc // cc):
-                chunk = inner[a, b]
+                # each inner chunk is copied out on its own (a few hundred kB, reused by the
+                # allocator), not the whole shard transposed at once
+                tile = window[:, a * cr : (a + 1) * cr, b * cc : (b + 1) * cc]
+                if tile.shape == (steps, cr, cc):
+                    chunk = np.ascontiguousarray(tile)
+                elif tile.size:  # at the grid's edge or in a short last block: NaN-padded
+                    chunk = np.full((steps, cr, cc), np.nan, dtype=values.dtype)
+                    chunk[: tile.shape[0], : tile.shape[1], : tile.shape[2]] = tile
+                else:
+                    continue
                 if np.isnan(chunk).all():
                     continue
                 encoded = self.codec.encode(chunk)
@@ -239,11 +252,8 @@ class SeriesWriter:
         index_bytes = index.tobytes()
         path = self.root / name / "c" / str(k) / str(i // sr) / str(j // sc)
         self._folders.ensure(path.parent)
-        with path.open("wb") as fh:
-            for part in parts:
-                fh.write(part)
-            fh.write(index_bytes)
-            fh.write(struct.pack("<I", google_crc32c.value(index_bytes)))
+        crc = struct.pack("<I", google_crc32c.value(index_bytes))
+        self.written.write(path, [*parts, index_bytes, crc])
 
     def finish(self, compressor: Any, time_encoding: dict[str, Any]) -> None:
         """Write the group's and arrays' metadata and the coordinates, for the final shape."""

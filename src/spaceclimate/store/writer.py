@@ -32,6 +32,7 @@ from zarr.codecs import BloscCodec
 from spaceclimate.store import overviews as ov
 from spaceclimate.store import series as sr
 from spaceclimate.store.folders import Folders
+from spaceclimate.store.written import WrittenFiles
 
 SPATIAL_CHUNK = 256
 TARGET_CHUNK_BYTES = 4 * 1024 * 1024
@@ -111,6 +112,7 @@ def _write_chunk(
     corner: tuple[int, ...],
     steps: int,
     folders: Folders | None = None,
+    written: WrittenFiles | None = None,
 ) -> None:
     """Encode and write one chunk of *values* (a block starting at time step *steps*).
 
@@ -136,7 +138,10 @@ def _write_chunk(
         path.parent.mkdir(parents=True, exist_ok=True)
     else:
         folders.ensure(path.parent)
-    path.write_bytes(encoded)
+    if written is None:
+        path.write_bytes(encoded)
+    else:
+        written.write(path, [encoded])
 
 
 def _time_part(ds: xr.Dataset) -> xr.Dataset:
@@ -173,6 +178,8 @@ class CubeWriter:
         self.target = target
         self.steps = 0
         self._folders = Folders()
+        #: The chunk files written so far, with their checksums (see :mod:`.written`).
+        self.written = WrittenFiles(target)
         self._short = False
         timed = [v for v in template.data_vars.values() if "time" in v.dims]
         chunks = [dict(zip(v.dims, plan_chunks(v, 2**62), strict=True))["time"] for v in timed]
@@ -194,10 +201,14 @@ class CubeWriter:
             rows, cols = self.grid
             self.factors = ov.overview_factors(template.sizes[rows], template.sizes[cols])
         self._chunks: dict[str, dict[str, Any]] = {}
+        #: The overview levels' arrays of a block, reused by every block (see _MeanBuffers).
+        self._scratch = _MeanBuffers()
         self._level_chunks: dict[str, dict[str, dict[str, Any]]] = {}
         self.series: sr.SeriesWriter | None = None
         if sr.series_variables(template):
-            self.series = sr.SeriesWriter(target, template, self.series_chunk, SERIES_CODEC)
+            self.series = sr.SeriesWriter(
+                target, template, self.series_chunk, SERIES_CODEC, self.written
+            )
 
     def append(self, block: xr.Dataset) -> None:
         """Write the next block of time steps (held in memory) to every layout."""
@@ -230,7 +241,7 @@ class CubeWriter:
     def _write_overviews(self, block: xr.Dataset, first: bool) -> None:
         if not self.factors or self.grid is None:
             return
-        levels = _coarsened_levels(block, self.grid, self.factors)
+        levels = _coarsened_levels(block, self.grid, self.factors, self._scratch)
         for level, coarse in enumerate(levels, start=1):
             group = f"{ov.OVERVIEWS_GROUP}/{level}"
             enc = None
@@ -279,7 +290,7 @@ class CubeWriter:
         offset = self.steps
 
         def write(job: tuple[Path, np.ndarray, tuple[int, ...], tuple[int, ...]]) -> None:
-            _write_chunk(job[0], job[1], job[2], job[3], offset, self._folders)
+            _write_chunk(job[0], job[1], job[2], job[3], offset, self._folders, self.written)
 
         with ThreadPoolExecutor(2, thread_name_prefix="cube-write") as pool:
             list(pool.map(write, jobs))
@@ -321,14 +332,22 @@ def _pair_sums(values: np.ndarray) -> np.ndarray:
     return pairs[..., 0::2, :] + pairs[..., 1::2, :]
 
 
-def block_means(values: np.ndarray, levels: int, steps: int = 16) -> list[np.ndarray]:
+def block_means(
+    values: np.ndarray,
+    levels: int,
+    steps: int = 1,
+    buffers: _MeanBuffers | None = None,
+    name: str = "",
+) -> list[np.ndarray]:
     """Return the mean of the valid cells of 2**k x 2**k blocks of the last two axes.
 
     For k = 1 .. *levels*, NaN where a block has no valid cell; blocks at the far edges cover
     only the cells that remain. Sums and counts are carried from one level to the next
     (float64 sums for float64 data, float32 otherwise: at most 4**k terms, well within the
-    precision of the result), *steps* leading indices at a time (bounded scratch memory), so
-    each level costs a quarter of the one before.
+    precision of the result), *steps* leading indices at a time (scratch memory of a few
+    maps, reused by the allocator rather than fresh pages every time), so each level costs a
+    quarter of the one before. With *buffers*, the results are views of the arrays kept
+    there for variable *name* (overwritten by the next call for the same name).
     """
     lead = values.shape[:-2]
     flat = values.reshape(-1, *values.shape[-2:])
@@ -336,7 +355,11 @@ def block_means(values: np.ndarray, levels: int, steps: int = 16) -> list[np.nda
     rows, cols = values.shape[-2:]
     for _level in range(levels):
         rows, cols = -(-rows // 2), -(-cols // 2)
-        out.append(np.empty((flat.shape[0], rows, cols), dtype=values.dtype))
+        shape = (flat.shape[0], rows, cols)
+        if buffers is None:
+            out.append(np.empty(shape, dtype=values.dtype))
+        else:
+            out.append(buffers.take(name, len(out), shape, values.dtype))
     work = np.float64 if values.dtype == np.float64 else np.float32
     for start in range(0, flat.shape[0], steps):
         part = flat[start : start + steps]
@@ -388,8 +411,38 @@ class BackgroundWriter:
             self._pool.shutdown(wait=True)
 
 
+class _MeanBuffers:
+    """Arrays for the overview levels of one variable's block, kept from block to block.
+
+    A block's overviews are written before the next block's are computed, so each level of
+    each variable reuses one array (a shorter last block uses the front of it): the memory is
+    touched once per ingest, not once per block (see :mod:`spaceclimate.store.blocks`).
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple[str, int], np.ndarray] = {}
+
+    def take(
+        self, name: str, level: int, shape: tuple[int, ...], dtype: np.dtype[Any]
+    ) -> np.ndarray:
+        """An array of *shape* for *level* of variable *name*."""
+        key = (name, level)
+        have = self._arrays.get(key)
+        if (
+            have is None
+            or have.dtype != dtype
+            or have.shape[1:] != shape[1:]
+            or (have.shape[0] < shape[0])
+        ):
+            have = self._arrays[key] = np.empty(shape, dtype=dtype)
+        return have[: shape[0]]
+
+
 def _coarsened_levels(
-    block: xr.Dataset, grid: tuple[str, str], factors: list[int]
+    block: xr.Dataset,
+    grid: tuple[str, str],
+    factors: list[int],
+    buffers: _MeanBuffers | None = None,
 ) -> list[xr.Dataset]:
     """Return the overview levels of a block (as :func:`overviews.coarsen_dataset` would).
 
@@ -405,7 +458,10 @@ def _coarsened_levels(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
         levels = [ov.coarsen_dataset(rest, grid, factor) for factor in factors]
-    means = {name: block_means(np.asarray(block[name].values), len(factors)) for name in fast}
+    means = {
+        name: block_means(np.asarray(block[name].values), len(factors), 1, buffers, name)
+        for name in fast
+    }
     out = []
     for k, coarse in enumerate(levels):
         for name in fast:
@@ -437,10 +493,13 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def write_cube(ds: xr.Dataset, target: Path) -> None:
-    """Write a whole dataset (in memory or lazy) as a cube, block by block along time."""
+def write_cube(ds: xr.Dataset, target: Path) -> WrittenFiles:
+    """Write a whole dataset (in memory or lazy) as a cube, block by block along time.
+
+    Returns the chunk files written, with their checksums."""
     writer = CubeWriter(target, ds)
     total = int(ds.sizes["time"])
     for start in range(0, total, writer.block_steps):
         writer.append(ds.isel(time=slice(start, start + writer.block_steps)).load())
     writer.finish(None)
+    return writer.written
