@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -130,6 +131,16 @@ class _PackedDecoding:
     mask_below: float | None
     units: tuple[float, float]
 
+    @cached_property
+    def _scaled(self) -> bool:
+        """Whether the packing scales or offsets (decided once, not once a block)."""
+        return not is_identity(self.scale, self.offset)
+
+    @cached_property
+    def _converted(self) -> bool:
+        """Whether the units conversion changes the values."""
+        return not is_identity(*self.units)
+
     def __call__(self, rawvals: np.ndarray) -> np.ndarray:
         data = rawvals.astype("float64")
         invalid = np.zeros(rawvals.shape, dtype=bool)
@@ -141,7 +152,7 @@ class _PackedDecoding:
             vmin, vmax = self.packed_limits
             invalid |= (rawvals < vmin) | (rawvals > vmax)
         data[invalid] = np.nan
-        if not is_identity(self.scale, self.offset):
+        if self._scaled:
             data *= self.scale
             data += self.offset
         with np.errstate(invalid="ignore"):
@@ -153,7 +164,7 @@ class _PackedDecoding:
             if self.mask_below is not None:
                 data[~(data >= self.mask_below)] = np.nan
         k, b = self.units
-        if not is_identity(k, b):
+        if self._converted:
             data *= k
             data += b
         return data
