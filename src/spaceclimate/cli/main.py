@@ -84,9 +84,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
 
 def _ingest(paths: list[Path], recipe: str | None, quiet: bool) -> list[Any]:
     from spaceclimate.ingest import Ingestor
-    from spaceclimate.ops.memory import keep_freed_memory
 
-    keep_freed_memory()  # a batch command: freed arrays are reused, not faulted in again
     ingestor = Ingestor(get_settings())
     try:
         with _progress(not quiet and sys.stderr.isatty()) as update:
@@ -107,6 +105,9 @@ def ingest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Harmonise source files and publish them as new collection versions (atomically)."""
+    from spaceclimate.ops.memory import keep_freed_memory
+
+    keep_freed_memory()  # a batch command: freed arrays are reused, not faulted in again
     results = _ingest(paths, recipe, quiet)
     for r in results:
         if r.status == "published":
