@@ -165,11 +165,7 @@ def test_verify_rehashes_objects(s3_hub: Settings, s3: S3Server) -> None:
     assert ok.returncode == 0 and "2 cube version" in ok.stdout, ok.stderr
     # one chunk object changed behind the hub's back: verify names it
     fs = s3.filesystem()
-    catalog = open_catalog(s3_hub.resolved_catalog_url)
-    try:
-        href = catalog.get_collection(ARCTIC)["assets"]["zarr"]["href"]
-    finally:
-        catalog.close()
+    href = _cube_href(s3_hub, ARCTIC)
     key = f"{BUCKET}/hub/{href}/sic/c/0/0/0"
     original = fs.cat_file(key)
     fs.pipe_file(key, original + b"x")
@@ -254,6 +250,15 @@ def test_aws_environment_variables_reach_the_store(
     assert verify.returncode == 0 and "1 cube version" in verify.stdout, verify.stderr
 
 
+def _cube_href(settings: Settings, collection_id: str) -> str:
+    """The href of a collection's published cube, as its catalog records it."""
+    catalog = open_catalog(settings.resolved_catalog_url)
+    try:
+        return str(catalog.get_collection(collection_id)["assets"]["zarr"]["href"])
+    finally:
+        catalog.close()
+
+
 # -- readers ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def s3_api(s3_hub: Settings) -> Iterator[TestClient]:
@@ -264,11 +269,7 @@ def s3_api(s3_hub: Settings) -> Iterator[TestClient]:
 def test_zarr_http_streams_objects_with_etags_and_ranges(
     s3_api: TestClient, s3_hub: Settings, s3: S3Server
 ) -> None:
-    catalog = open_catalog(s3_hub.resolved_catalog_url)
-    try:
-        href = catalog.get_collection(OSTIA)["assets"]["zarr"]["href"]
-    finally:
-        catalog.close()
+    href = _cube_href(s3_hub, OSTIA)
     chunk = s3.filesystem().cat_file(f"{BUCKET}/hub/{href}/sst/c/0/1/2")
     url = f"/zarr/{OSTIA}/v1/sst/c/0/1/2"
     got = s3_api.get(url)
@@ -309,12 +310,7 @@ def test_xarray_opens_the_served_cube_over_http(s3_hub: Settings, s3: S3Server) 
         sic, ov_sst = remote["sic"].values, overview["sst"].values
     finally:
         stop_server(proc)
-    catalog = open_catalog(s3_hub.resolved_catalog_url)
-    try:
-        arctic = catalog.get_collection(ARCTIC)["assets"]["zarr"]["href"]
-        ostia = catalog.get_collection(OSTIA)["assets"]["zarr"]["href"]
-    finally:
-        catalog.close()
+    arctic, ostia = _cube_href(s3_hub, ARCTIC), _cube_href(s3_hub, OSTIA)
     store = open_store(s3_hub)
     assert np.array_equal(sic, store.open(arctic)["sic"].values, equal_nan=True)
     assert np.isfinite(sic).sum() > 50_000
@@ -325,11 +321,7 @@ def test_xarray_opens_the_served_cube_over_http(s3_hub: Settings, s3: S3Server) 
 def test_edr_position_reads_the_series_copy_with_ranges(
     s3_api: TestClient, s3_hub: Settings, samples: Path
 ) -> None:
-    catalog = open_catalog(s3_hub.resolved_catalog_url)
-    try:
-        href = catalog.get_collection(OSTIA)["assets"]["zarr"]["href"]
-    finally:
-        catalog.close()
+    href = _cube_href(s3_hub, OSTIA)
     location = open_store(s3_hub).path(href)
     assert isinstance(location, ObjectPath)
     reader = series_reader(location)
