@@ -777,8 +777,11 @@ def test_job_store(catalog: SQLCatalogBackend) -> None:
         assert store.get(orphan.id).status == "accepted"  # requeued once
         assert store.claim_next(dead) is not None and orphan.id in store.recover()
         assert store.get(orphan.id).status == "failed"  # the second death fails it
+        sync = store.create("trend", {"n": 5}, 30.0, owner=owner)  # a synchronous execution
+        assert (sync.status, sync.owner, sync.attempts) == ("running", owner, 1)
+        assert store.claim_next("another:1") is None  # never queued: no worker can take it
         listed = {j.id for j in store.list_jobs(limit=100)}
-        assert {job.id, queued.id, third.id, orphan.id} <= listed
+        assert {job.id, queued.id, third.id, orphan.id, sync.id} <= listed
         with pytest.raises(NotFoundError):
             store.get("no-such-job")
     finally:

@@ -23,7 +23,7 @@ from spaceclimate.api.urls import base_url
 from spaceclimate.compute.regions import REGION_SETS, list_regions, lookup_region, region_set
 from spaceclimate.errors import ConflictError, InputError, NotFoundError, TooLargeError
 from spaceclimate.jobs.runner import run_job
-from spaceclimate.jobs.store import JobRecord
+from spaceclimate.jobs.store import JobRecord, owner_id
 from spaceclimate.processes import ProcessEnv, get_process, list_processes
 from spaceclimate.processes.library import estimate
 
@@ -193,8 +193,8 @@ def build(ctx: HubContext) -> APIRouter:
                 limit_bytes=ctx.max_bytes,
                 hint="Prefer: respond-async",
             )
-        job = ctx.jobs.create(process_id, inputs, float(limit))
-        claimed = ctx.jobs.claim_specific(job.id, "sync")
+        # created running for this process: a job worker polling the queue cannot take it
+        claimed = ctx.jobs.create(process_id, inputs, float(limit), owner=owner_id())
         done = run_job(claimed, ctx.jobs, ctx.settings, ctx.catalog, ctx.store)
         response.headers["Location"] = f"{base}/jobs/{done.id}"
         if done.status != "successful":

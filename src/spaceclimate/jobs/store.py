@@ -159,25 +159,38 @@ class JobStore:
         inputs: dict[str, Any],
         time_limit: float,
         job_id: str | None = None,
+        owner: str | None = None,
     ) -> JobRecord:
-        """Queue a new job (with the id *job_id* when given: files prepared for it); return it."""
+        """Queue a new job (with the id *job_id* when given: files prepared for it); return it.
+
+        With *owner* the job is created already running for that owner (a synchronous
+        execution): it is never queued, so no job worker can claim it first.
+        """
         job_id = job_id or uuid.uuid4().hex
         stamp = now_iso()
         json.dumps(inputs)  # inputs must be JSON
+        state: dict[str, Any] = {"status": "accepted", "message": "queued", "attempts": 0}
+        if owner is not None:
+            state = {
+                "status": "running",
+                "message": "running",
+                "attempts": 1,
+                "owner": owner,
+                "started": stamp,
+                "heartbeat": time.time(),
+            }
         with self.engine.begin() as conn:
             conn.execute(
                 insert(jobs).values(
                     id=job_id,
                     process_id=process_id,
-                    status="accepted",
-                    message="queued",
                     progress=0,
                     created=stamp,
                     updated=stamp,
                     inputs=inputs,
                     time_limit=float(time_limit),
                     cancel_requested=False,
-                    attempts=0,
+                    **state,
                 )
             )
         return self.get(job_id)
@@ -230,27 +243,6 @@ class JobStore:
             )
             if done.rowcount != 1:
                 return None
-        return self.get(job_id)
-
-    def claim_specific(self, job_id: str, owner: str) -> JobRecord:
-        """Move one accepted job to running for *owner* (synchronous execution)."""
-        stamp = now_iso()
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.status == "accepted")
-                .values(
-                    status="running",
-                    owner=owner_id() if owner == "sync" else owner,
-                    started=stamp,
-                    updated=stamp,
-                    heartbeat=time.time(),
-                    message="running",
-                    attempts=jobs.c.attempts + 1,
-                )
-            )
-        if done.rowcount != 1:
-            raise ConflictError(f"job {job_id} was already claimed")
         return self.get(job_id)
 
     def report(self, job_id: str, progress: int, message: str) -> bool:
