@@ -412,7 +412,7 @@ class BackgroundWriter:
 
 
 class _MeanBuffers:
-    """Arrays for the overview levels of one variable's block, kept from block to block.
+    """Arrays for the overview levels of a block's variables, kept from block to block.
 
     A block's overviews are written before the next block's are computed, so each level of
     each variable reuses one array (a shorter last block uses the front of it): the memory is
@@ -432,7 +432,7 @@ class _MeanBuffers:
             have is None
             or have.dtype != dtype
             or have.shape[1:] != shape[1:]
-            or (have.shape[0] < shape[0])
+            or have.shape[0] < shape[0]
         ):
             have = self._arrays[key] = np.empty(shape, dtype=dtype)
         return have[: shape[0]]
