@@ -168,9 +168,21 @@ def test_a_key_of_another_provider_is_403_and_changes_nothing(hub: Path) -> None
 
 
 # -- rate limits --------------------------------------------------------------------------------
+def _one_window(period: float = 60.0, needed: float = 10.0) -> None:
+    """Start in a fresh fixed window when this one ends within *needed* seconds.
+
+    The counters start again with every window (every full minute for ``N/minute``): a
+    test's requests must all fall in one window to see the limit.
+    """
+    left = period - time.time() % period
+    if left < needed:
+        time.sleep(left + 0.05)
+
+
 def test_write_rate_limits_per_key_and_per_address(hub: Path) -> None:
     _id, esa = make_key(hub, "provider:ESA")
     settings = {"rate_limit_writes": "3/minute"}
+    _one_window()
     with (
         client(hub, "203.0.113.1", **settings) as one,
         client(hub, "203.0.113.2", **settings) as two,
@@ -202,6 +214,7 @@ def test_write_rate_limits_per_key_and_per_address(hub: Path) -> None:
 
 
 def test_read_rate_limit_when_configured(hub: Path) -> None:
+    _one_window()
     with client(hub, "203.0.113.9", rate_limit_reads="5/minute") as c:
         codes = [c.get("/stac/conformance").status_code for _ in range(6)]
         assert codes == [200] * 5 + [429]
@@ -254,6 +267,7 @@ def test_redis_backs_the_hub_when_configured(hub: Path) -> None:
 
     settings = {"rate_limit_reads": "3/minute", "redis_url": REDIS_URL}
     address = f"192.0.2.{uuid.uuid4().int % 250 + 1}"
+    _one_window()
     with client(hub, address, **settings) as c:
         codes = [c.get("/health").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
