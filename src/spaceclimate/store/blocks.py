@@ -100,10 +100,8 @@ class BlockAssembler:
         buffer = self._buffer()
         at = slice(self._filled, self._filled + steps)
         for name in self.names:
-            values = part[name].values
-            if values.shape[1:] != buffer[name].shape[1:]:
-                raise ValueError(f"{name}: shape {values.shape} does not fit the block")
-            np.copyto(buffer[name][at], values, casting="same_kind")
+            # (the grid of every file is checked against the first before it gets here)
+            np.copyto(buffer[name][at], part[name].values, casting="same_kind")
         for key, var in part.variables.items():
             if str(key) not in self.names and "time" in var.dims:
                 self._parts.setdefault(str(key), []).append(np.asarray(var.values))

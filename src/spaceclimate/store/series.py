@@ -185,10 +185,10 @@ class SeriesWriter:
         template: xr.Dataset,
         time_chunk: int,
         codec: Blosc,
-        written: WrittenFiles | None = None,
+        written: WrittenFiles,
     ) -> None:
         self.root = cube / SERIES_GROUP
-        self.written = written if written is not None else WrittenFiles(cube)
+        self.written = written
         self.names = series_variables(template)
         self.time_chunk = time_chunk
         self.codec = codec

@@ -111,8 +111,8 @@ def _write_chunk(
     chunks: tuple[int, ...],
     corner: tuple[int, ...],
     steps: int,
-    folders: Folders | None = None,
-    written: WrittenFiles | None = None,
+    folders: Folders,
+    written: WrittenFiles,
 ) -> None:
     """Encode and write one chunk of *values* (a block starting at time step *steps*).
 
@@ -134,14 +134,8 @@ def _write_chunk(
         *(c // n for c, n in zip(corner[1:], chunks[1:], strict=True)),
     ]
     path = folder.joinpath("c", *(str(i) for i in index))
-    if folders is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    else:
-        folders.ensure(path.parent)
-    if written is None:
-        path.write_bytes(encoded)
-    else:
-        written.write(path, [encoded])
+    folders.ensure(path.parent)
+    written.write(path, [encoded])
 
 
 def _time_part(ds: xr.Dataset) -> xr.Dataset:
