@@ -22,6 +22,9 @@ cube's checksums cover them and they are published atomically with it; the root 
 variables are unchanged (``xr.open_zarr(cube)`` shows only them).
 
 Overview chunks are map-shaped (one time step, up to 512 x 512 cells): they serve tiles only.
+The block writer of cubes with a time axis (:mod:`spaceclimate.store.writer`) stores them in
+shards (Zarr v3 ``sharding_indexed``) of one block of time steps and up to 4 x 4 chunks, so a
+year of daily maps is a few files rather than thousands; zarr and xarray read them as usual.
 """
 
 from __future__ import annotations

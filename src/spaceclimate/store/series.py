@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -41,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import dask.array
-import google_crc32c
 import numpy as np
 import xarray as xr
 import zarr
@@ -52,6 +50,7 @@ from zarr.storage import MemoryStore
 
 from spaceclimate.store.folders import Folders
 from spaceclimate.store.remote import CubeLocation, ObjectPath, zarr_location
+from spaceclimate.store.shards import MISSING, encode_shard
 from spaceclimate.store.written import WrittenFiles
 
 SERIES_GROUP = "series"
@@ -63,7 +62,7 @@ SERIES_BLOCK_BYTES = 1024**3
 GRID_DIMS = (("lat", "lon"), ("y", "x"))
 #: Shard index entries cached per reader (each is a small array; cubes are immutable).
 INDEX_CACHE_SIZE = 4096
-_MISSING = np.uint64(2**64 - 1)
+_MISSING = np.uint64(MISSING)
 #: Chunks from which a point read is shared between the reading threads.
 PARALLEL_READS = 8
 #: The threads reading series chunks (shared by every reader of the process).
@@ -224,36 +223,15 @@ class SeriesWriter:
         self.steps += n
 
     def _write_shard(self, name: str, values: np.ndarray, k: int, i: int, j: int) -> None:
-        steps, (_ct, cr, cc), (_st, sr, sc) = self.time_chunk, self.chunks, self.shards
-        window = values[:, i : i + sr, j : j + sc]
-        index = np.full((sr // cr, sc // cc, 2), 2**64 - 1, dtype="<u8")
-        parts: list[bytes] = []
-        offset = 0
-        for a in range(sr // cr):
-            for b in range(sc // cc):
-                # each inner chunk is copied out on its own (a few hundred kB, reused by the
-                # allocator), not the whole shard transposed at once
-                tile = window[:, a * cr : (a + 1) * cr, b * cc : (b + 1) * cc]
-                if tile.shape == (steps, cr, cc):
-                    chunk = np.ascontiguousarray(tile)
-                elif tile.size:  # at the grid's edge or in a short last block: NaN-padded
-                    chunk = np.full((steps, cr, cc), np.nan, dtype=values.dtype)
-                    chunk[: tile.shape[0], : tile.shape[1], : tile.shape[2]] = tile
-                else:
-                    continue
-                if np.isnan(chunk).all():
-                    continue
-                encoded = self.codec.encode(chunk)
-                index[a, b] = (offset, len(encoded))
-                parts.append(encoded)
-                offset += len(encoded)
-        if not parts:
+        sr, sc = self.shards[1:]
+        inner = (self.time_chunk, *self.chunks[1:])
+        shard = (self.time_chunk, sr, sc)
+        parts = encode_shard(values[:, i : i + sr, j : j + sc], inner, shard, self.codec)
+        if parts is None:
             return
-        index_bytes = index.tobytes()
         path = self.root / name / "c" / str(k) / str(i // sr) / str(j // sc)
         self._folders.ensure(path.parent)
-        crc = struct.pack("<I", google_crc32c.value(index_bytes))
-        self.written.write(path, [*parts, index_bytes, crc])
+        self.written.write(path, parts)
 
     def finish(self, compressor: Any, time_encoding: dict[str, Any]) -> None:
         """Write the group's and arrays' metadata and the coordinates, for the final shape."""

@@ -8,9 +8,10 @@ whatever the record length, and every value is decoded from its source and encod
 layout exactly once (no read-back of what was just written).
 
 A block is a whole number of the cube's time chunks and of the series copy's (so no chunk is
-ever written twice); only the last block may be shorter. The overviews written here are the
-same as :func:`~spaceclimate.store.overviews.write_overviews` writes from a finished cube
-(coarsening works on whole time steps, so blocks do not change it).
+ever written twice); only the last block may be shorter. The overviews written here hold the
+same values as :func:`~spaceclimate.store.overviews.write_overviews` writes from a finished
+cube (coarsening works on whole time steps, so blocks do not change it), stored in shards of
+one block of steps (:mod:`spaceclimate.store.shards`).
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ from zarr.codecs import BloscCodec
 from spaceclimate.store import overviews as ov
 from spaceclimate.store import series as sr
 from spaceclimate.store.folders import Folders
+from spaceclimate.store.shards import encode_shard
 from spaceclimate.store.written import WrittenFiles
 
 SPATIAL_CHUNK = 256
 TARGET_CHUNK_BYTES = 4 * 1024 * 1024
+#: Inner chunks an overview shard holds along each spatial dimension (at most).
+OVERVIEW_SHARD_CHUNKS = 4
 SPATIAL_DIMS = ("lat", "lon", "y", "x")
 #: Codec of the gridded arrays: Blosc LZ4 with byte shuffle encodes float32 at about 1 GB/s
 #: and decodes at twice that on one core (Zstandard, zarr's default: 0.25 and 0.5 GB/s).
@@ -136,6 +140,31 @@ def _write_chunk(
     path = folder.joinpath("c", *(str(i) for i in index))
     folders.ensure(path.parent)
     written.write(path, [encoded])
+
+
+def _write_shard(
+    folder: Path,
+    values: np.ndarray,
+    chunks: tuple[int, ...],
+    shards: tuple[int, ...],
+    corner: tuple[int, ...],
+    steps: int,
+    folders: Folders,
+    written: WrittenFiles,
+) -> None:
+    """Encode and write one shard of *values* (a block starting at time step *steps*, which
+    is a multiple of the shard's length in time, as *corner* is of its shape)."""
+    window = values[tuple(slice(c, c + n) for c, n in zip(corner, shards, strict=True))]
+    parts = encode_shard(window, chunks, shards, SERIES_CODEC)
+    if parts is None:
+        return
+    index = [
+        (corner[0] + steps) // shards[0],
+        *(c // n for c, n in zip(corner[1:], shards[1:], strict=True)),
+    ]
+    path = folder.joinpath("c", *(str(i) for i in index))
+    folders.ensure(path.parent)
+    written.write(path, parts)
 
 
 def _time_part(ds: xr.Dataset) -> xr.Dataset:
@@ -243,8 +272,23 @@ class CubeWriter:
                 enc = ov._encoding(coarse, self.grid)  # noqa: SLF001 - the same layout as there
                 for name in coarse.data_vars:
                     enc[str(name)]["compressors"] = COMPRESSOR
+                    if coarse[name].dims[:1] == ("time",) and coarse[name].dtype.kind == "f":
+                        enc[str(name)]["shards"] = self._overview_shards(
+                            coarse[name], enc[str(name)]["chunks"]
+                        )
                 self._level_chunks[group] = enc
             self._write_group(coarse, group, enc)
+
+    def _overview_shards(self, var: xr.DataArray, chunks: tuple[int, ...]) -> tuple[int, ...]:
+        """Shards of an overview array: a block of time steps, up to 4 x 4 inner chunks.
+
+        Overview chunks hold one time step each; stored one file a chunk, a year of daily
+        0.25 degree data made some 2,000 files in 1,500 folders (creating them cost more
+        than encoding them). A shard file holds a block of steps instead."""
+        shard = [self.block_steps]
+        for dim, chunk in zip(var.dims[1:], chunks[1:], strict=True):
+            shard.append(chunk * min(-(-var.sizes[dim] // chunk), OVERVIEW_SHARD_CHUNKS))
+        return tuple(shard)
 
     def _write_group(
         self, block: xr.Dataset, group: str | None, encoding: dict[str, dict[str, Any]] | None
@@ -264,7 +308,7 @@ class CubeWriter:
         shell = block.copy()
         for name in direct:
             var = block[name]
-            chunks = known[name]["chunks"]
+            chunks = known[name].get("shards", known[name]["chunks"])
             lazy = dask.array.zeros(var.shape, dtype=var.dtype, chunks=chunks)
             shell[name] = xr.Variable(var.dims, lazy, var.attrs)
         if encoding is not None:
@@ -274,17 +318,27 @@ class CubeWriter:
                 _time_part(shell), self.target, group, mode="a", append_dim="time", compute=False
             )
         folder = self.target if group is None else self.target / group
-        jobs: list[tuple[Path, np.ndarray, tuple[int, ...], tuple[int, ...]]] = []
+        jobs: list[tuple[Path, np.ndarray, tuple[int, ...], tuple[int, ...], tuple[int, ...]]]
+        jobs = []
         for name in direct:
             values = np.asarray(block[name].values)
             chunks = tuple(int(c) for c in known[name]["chunks"])
-            starts = [range(0, n, c) for n, c in zip(values.shape, chunks, strict=True)]
+            shards = tuple(int(c) for c in known[name].get("shards", chunks))
+            starts = [range(0, n, c) for n, c in zip(values.shape, shards, strict=True)]
             for corner in itertools.product(*starts):
-                jobs.append((folder / name, values, chunks, tuple(corner)))
+                jobs.append((folder / name, values, chunks, shards, tuple(corner)))
         offset = self.steps
 
-        def write(job: tuple[Path, np.ndarray, tuple[int, ...], tuple[int, ...]]) -> None:
-            _write_chunk(job[0], job[1], job[2], job[3], offset, self._folders, self.written)
+        def write(
+            job: tuple[Path, np.ndarray, tuple[int, ...], tuple[int, ...], tuple[int, ...]],
+        ) -> None:
+            path, values, chunks, shards, corner = job
+            if shards == chunks:
+                _write_chunk(path, values, chunks, corner, offset, self._folders, self.written)
+            else:
+                _write_shard(
+                    path, values, chunks, shards, corner, offset, self._folders, self.written
+                )
 
         with ThreadPoolExecutor(2, thread_name_prefix="cube-write") as pool:
             list(pool.map(write, jobs))
