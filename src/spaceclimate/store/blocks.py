@@ -14,6 +14,13 @@ host): measured here, filling a new gigabyte cost 2 to 3 s of system time, filli
 gigabyte again 0.1 s. Holding a block's files and then their concatenation, as the ingest did
 before, kept about three blocks' worth of memory moving through the allocator.
 
+How many buffers: with two, the next block is filled while the previous one is written; with
+one, the files harmonised ahead wait while the block is written. On a machine of two cores the
+writer's threads already keep both busy, and the second gigabyte-sized buffer costs more to
+touch than the overlap gains: measured here (365 daily 0.25 degree files, three pairs), one
+buffer took 13.9-15.4 s and 2.1 GB against 15.7-16.7 s and 3.0 GB for two. The ingest
+therefore uses two buffers only with more than two cores (:func:`default_buffers`).
+
 Float variables whose first dimension is time go through the buffers; other variables and
 coordinates that grow with time (time, its bounds, anything with time elsewhere) are small
 and are concatenated when the block is handed over. Variables without time come from the
@@ -22,6 +29,7 @@ first file (the grid is checked to be the same for every file before it gets her
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -29,8 +37,11 @@ import xarray as xr
 
 from spaceclimate.store.writer import BackgroundWriter
 
-#: Blocks in memory: one being written, one being filled.
-BUFFERS = 2
+
+def default_buffers() -> int:
+    """Block buffers for this machine: two (fill one while the other is written) with more
+    than two cores, else one (see the module's notes)."""
+    return 2 if (os.cpu_count() or 1) > 2 else 1
 
 
 def _buffered(template: xr.Dataset) -> list[str]:
@@ -46,14 +57,21 @@ class BlockAssembler:
     """Copy harmonised datasets into blocks of steps and hand full blocks to *writer*.
 
     *template* is the first harmonised file (its variables, grid and dtypes set the
-    buffers). Call :meth:`add` for every file in order, then :meth:`close` to hand over the
-    last, shorter block. A buffer is filled again only after the writer has finished with it
-    (:meth:`BackgroundWriter.submit` returns once the previous block is written).
+    buffers); *buffers* is how many block buffers are used in turn (1 or 2; None: the
+    machine's :func:`default_buffers`). Call :meth:`add` for every file in order, then
+    :meth:`close` to hand over the last, shorter block. A buffer is filled again only after
+    the writer has finished with it (:meth:`BackgroundWriter.submit` returns once the
+    previous block is written; with one buffer, the hand-over waits for its own block).
     """
 
-    def __init__(self, writer: BackgroundWriter, template: xr.Dataset) -> None:
+    def __init__(
+        self, writer: BackgroundWriter, template: xr.Dataset, buffers: int | None = None
+    ) -> None:
         self.writer = writer
         self.block_steps = writer.block_steps
+        self.buffers = default_buffers() if buffers is None else buffers
+        if self.buffers not in (1, 2):
+            raise ValueError("a block assembler uses one or two buffers")
         self.template = template
         self.names = _buffered(template)
         self._buffers: list[dict[str, np.ndarray]] = []
@@ -76,7 +94,7 @@ class BlockAssembler:
 
     @property
     def buffers_allocated(self) -> int:
-        """How many block buffers exist (never more than :data:`BUFFERS`)."""
+        """How many block buffers exist (never more than :attr:`buffers`)."""
         return len(self._buffers)
 
     def add(self, ds: xr.Dataset) -> None:
@@ -112,7 +130,9 @@ class BlockAssembler:
         buffer = self._buffer()
         parts, self._parts = self._parts, {}
         self.writer.submit(self._block(buffer, parts, steps))
-        self._current = (self._current + 1) % BUFFERS
+        if self.buffers == 1:
+            self.writer.wait()  # the next file goes into this same buffer
+        self._current = (self._current + 1) % self.buffers
 
     def _block(
         self, buffer: dict[str, np.ndarray], parts: dict[str, list[np.ndarray]], steps: int

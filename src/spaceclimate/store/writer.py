@@ -443,10 +443,11 @@ class BackgroundWriter:
 
     def submit(self, block: xr.Dataset) -> None:
         """Wait for the previous block, then start writing *block*."""
-        self._wait()
+        self.wait()
         self._pending = self._pool.submit(self.writer.append, block)
 
-    def _wait(self) -> None:
+    def wait(self) -> None:
+        """Wait for the block being written, if any (raising its error)."""
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()
@@ -454,7 +455,7 @@ class BackgroundWriter:
     def close(self) -> None:
         """Wait for the block being written (raising its error), then stop the thread."""
         try:
-            self._wait()
+            self.wait()
         finally:
             self._pool.shutdown(wait=True)
 
