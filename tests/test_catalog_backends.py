@@ -917,6 +917,16 @@ def test_migrations_go_down_and_up(empty_url: str, records: list[Published]) -> 
         backend.close()
 
 
+def test_head_revision_read_from_the_scripts_is_the_migration_tools() -> None:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    assert migrate.head_revision() == scripts.get_current_head()
+    assert len(list(scripts.walk_revisions())) == len(
+        list((migrate.MIGRATIONS / "versions").glob("rev*.py"))
+    )  # every script is read by both
+
+
 def test_cli_migrate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from spaceclimate.cli.main import app
 

@@ -12,6 +12,7 @@ import pytest
 from pyproj import CRS
 
 from spaceclimate.ecv import get_recipe, list_ecvs, list_recipes, match_recipe
+from spaceclimate.errors import UnitError
 from spaceclimate.harmonise import harmonise_file
 
 
@@ -269,3 +270,18 @@ def test_fast_path_falls_back_on_other_layouts(tmp_path: Path, samples: Path) ->
     assert fast.harmonise_packed(bad, recipe) is None
     with pytest.raises(InputError, match="sst_anomaly"):
         harmonise_file(bad, recipe)
+
+
+def test_unit_spellings_of_one_unit_need_no_registry() -> None:
+    from spaceclimate.harmonise import units
+
+    units.registry.cache_clear()
+    units.linear_conversion.cache_clear()
+    assert units.linear_conversion("kelvin", "K") == (1.0, 0.0)  # an alias of the table
+    assert units.linear_conversion("PSU", "1e-3") == (1.0, 0.0)
+    assert units.registry.cache_info().currsize == 0  # the half-second registry is not built
+    scale, offset = units.linear_conversion("degC", "kelvin")  # a real conversion builds it
+    assert (scale, offset) == pytest.approx((1.0, 273.15))
+    assert units.registry.cache_info().currsize == 1
+    with pytest.raises(UnitError):
+        units.linear_conversion("kelvin", "m")

@@ -10,23 +10,27 @@ from __future__ import annotations
 
 import warnings
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pint
-
-with warnings.catch_warnings():  # it warns when optional plotting support is absent
-    warnings.simplefilter("ignore")
-    from cf_xarray.units import units as _cf_units
 
 from spaceclimate.ecv import unit_table
 from spaceclimate.errors import UnitError
 
+if TYPE_CHECKING:
+    import pint
+
 
 @lru_cache(maxsize=1)
 def registry() -> pint.UnitRegistry:
-    """Return the shared unit registry with the ECV table's extra definitions loaded."""
-    ureg = _cf_units
+    """Return the shared unit registry with the ECV table's extra definitions loaded.
+
+    Built at first use (about half a second): a conversion between two spellings the alias
+    table maps to the same text needs no registry, which spares most ingests the cost."""
+    with warnings.catch_warnings():  # it warns when optional plotting support is absent
+        warnings.simplefilter("ignore")
+        from cf_xarray.units import units as ureg
+
     for definition in unit_table().get("definitions", []):
         name = definition.split("=")[0].strip()
         if not hasattr(ureg, name):
@@ -42,6 +46,8 @@ def normalise(units: str) -> str:
 
 
 def _parse(units: str) -> tuple[float, Any]:
+    import pint
+
     ureg = registry()
     expr = normalise(units)
     try:
@@ -62,6 +68,10 @@ def linear_conversion(source: str, target: str) -> tuple[float, float]:
     UnitError
         When either unit is unknown or the two are not convertible.
     """
+    if normalise(source) == normalise(target):
+        return 1.0, 0.0  # the same unit, however the agency spelled it
+    import pint
+
     ureg = registry()
     src_mag, src_unit = _parse(source)
     dst_mag, dst_unit = _parse(target)
