@@ -1,12 +1,12 @@
-"""Assembling harmonised files into blocks of time steps, in two buffers used in turn.
+"""Assembling harmonised files into blocks of time steps, in one or two reused buffers.
 
 The ingest harmonises one file at a time and the cube writer takes blocks of
 :attr:`~spaceclimate.store.writer.CubeWriter.block_steps` steps. :class:`BlockAssembler`
 copies each file's steps, as the file arrives, into the block being filled and hands a full
-block to the :class:`~spaceclimate.store.writer.BackgroundWriter`; the next block is filled
-in the other buffer while that one is written. The two buffers are allocated once and reused
-for the whole ingest: a harmonised file is released as soon as it is copied, and no block is
-concatenated afresh from its files.
+block to the :class:`~spaceclimate.store.writer.BackgroundWriter`; with two buffers the next
+block is filled in the other one while that one is written. The buffers are allocated once
+and reused for the whole ingest: a harmonised file is released as soon as it is copied, and
+no block is concatenated afresh from its files.
 
 This matters more than the copy it saves. Memory a process has not touched recently is
 expensive to touch again on a virtual machine (the page is zeroed, often backed anew by the
