@@ -109,40 +109,19 @@ def clean_for_zarr(ds: xr.Dataset) -> xr.Dataset:
     return clean
 
 
-def _write_chunk(
-    folder: Path,
-    values: np.ndarray,
-    chunks: tuple[int, ...],
-    corner: tuple[int, ...],
-    steps: int,
-    folders: Folders,
-    written: WrittenFiles,
-) -> None:
-    """Encode and write one chunk of *values* (a block starting at time step *steps*).
-
-    As zarr writes it: the full chunk shape (edges padded with the fill value, NaN), the
-    ``bytes`` codec (little-endian) then Blosc; a chunk holding only NaN is not written.
-    """
-    window = values[tuple(slice(c, c + n) for c, n in zip(corner, chunks, strict=True))]
+def _encode_chunk(window: np.ndarray, chunks: tuple[int, ...]) -> list[bytes] | None:
+    """Encode one chunk as zarr writes it: the full chunk shape (edges padded with the fill
+    value, NaN), the ``bytes`` codec (little-endian) then Blosc; None when it is all NaN."""
     if np.isnan(window).all():
-        return
+        return None
     if window.shape != chunks:
-        full = np.full(chunks, np.nan, dtype=values.dtype)
+        full = np.full(chunks, np.nan, dtype=window.dtype)
         full[tuple(slice(0, n) for n in window.shape)] = window
         window = full
-    encoded = SERIES_CODEC.encode(
-        np.ascontiguousarray(window, dtype=window.dtype.newbyteorder("<"))
-    )
-    index = [
-        (corner[0] + steps) // chunks[0],
-        *(c // n for c, n in zip(corner[1:], chunks[1:], strict=True)),
-    ]
-    path = folder.joinpath("c", *(str(i) for i in index))
-    folders.ensure(path.parent)
-    written.write(path, [encoded])
+    return [SERIES_CODEC.encode(np.ascontiguousarray(window, dtype=window.dtype.newbyteorder("<")))]
 
 
-def _write_shard(
+def _write_piece(
     folder: Path,
     values: np.ndarray,
     chunks: tuple[int, ...],
@@ -152,10 +131,14 @@ def _write_shard(
     folders: Folders,
     written: WrittenFiles,
 ) -> None:
-    """Encode and write one shard of *values* (a block starting at time step *steps*, which
-    is a multiple of the shard's length in time, as *corner* is of its shape)."""
+    """Encode and write the chunk (*shards* equal to *chunks*) or the shard of *values* at
+    *corner*, a block starting at time step *steps* (a multiple of the shard's length in
+    time); a piece holding only NaN is not written."""
     window = values[tuple(slice(c, c + n) for c, n in zip(corner, shards, strict=True))]
-    parts = encode_shard(window, chunks, shards, SERIES_CODEC)
+    if shards == chunks:
+        parts = _encode_chunk(window, chunks)
+    else:
+        parts = encode_shard(window, chunks, shards, SERIES_CODEC)
     if parts is None:
         return
     index = [
@@ -333,12 +316,7 @@ class CubeWriter:
             job: tuple[Path, np.ndarray, tuple[int, ...], tuple[int, ...], tuple[int, ...]],
         ) -> None:
             path, values, chunks, shards, corner = job
-            if shards == chunks:
-                _write_chunk(path, values, chunks, corner, offset, self._folders, self.written)
-            else:
-                _write_shard(
-                    path, values, chunks, shards, corner, offset, self._folders, self.written
-                )
+            _write_piece(path, values, chunks, shards, corner, offset, self._folders, self.written)
 
         with ThreadPoolExecutor(2, thread_name_prefix="cube-write") as pool:
             list(pool.map(write, jobs))
