@@ -114,19 +114,31 @@ def test_block_writer_streams_every_layout(tmp_path: Path, monkeypatch: Any) -> 
     assert _same(got, ds["sst"].isel(lat=12, lon=700, time=slice(5, 69)).values)
 
 
-def test_block_means_match_nanmean_with_odd_edges() -> None:
+@pytest.mark.parametrize(
+    ("shape", "levels", "dtype"),
+    [((3, 13, 27), 2, "float32"), ((2, 37, 70), 4, "float32"), ((3, 13, 27), 2, "float64")],
+)
+def test_block_means_match_nanmean_with_odd_edges(
+    shape: tuple[int, int, int], levels: int, dtype: str
+) -> None:
     rng = np.random.default_rng(3)
-    values = rng.normal(280, 5, (3, 13, 27)).astype("float32")
+    values = rng.normal(280, 5, shape).astype(dtype)
     values[values < 276] = np.nan
-    levels = block_means(values, 2)
-    for k, factor in enumerate((2, 4)):
-        rows, cols = -(-13 // factor), -(-27 // factor)
-        padded = np.full((3, rows * factor, cols * factor), np.nan, dtype="float32")
-        padded[:, :13, :27] = values
+    values[0, :16, :16] = np.nan  # a whole block of the coarsest level with no valid cell
+    values[-1, 16:32, 16:32] = 290.0  # and one with every cell valid (16 x 16 = 256 counted)
+    result = block_means(values, levels)
+    _, height, width = shape
+    for k in range(levels):
+        factor = 2 ** (k + 1)
+        rows, cols = -(-height // factor), -(-width // factor)
+        padded = np.full((shape[0], rows * factor, cols * factor), np.nan, dtype=dtype)
+        padded[:, :height, :width] = values
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            expected = np.nanmean(padded.reshape(3, rows, factor, cols, factor), axis=(2, 4))
-        np.testing.assert_allclose(levels[k], expected, rtol=1e-6, equal_nan=True)
+            expected = np.nanmean(padded.reshape(shape[0], rows, factor, cols, factor), axis=(2, 4))
+        assert result[k].dtype == np.dtype(dtype)
+        np.testing.assert_allclose(result[k], expected, rtol=1e-6, equal_nan=True)
+    assert np.isnan(result[-1][0, 0, 0])
 
 
 def test_files_out_of_time_order_are_put_in_order(tmp_path: Path, samples: Path) -> None:
