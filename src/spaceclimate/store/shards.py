@@ -23,6 +23,22 @@ import numpy as np
 MISSING = 2**64 - 1
 
 
+def encode_chunk(tile: np.ndarray, inner: tuple[int, ...], codec: Any) -> bytes | None:
+    """Encode one chunk as zarr stores it, or None when it holds only NaN.
+
+    *tile* is the chunk's region of the array: the full *inner* shape, or less at the
+    array's far edges, where it is padded with NaN (the fill value) to the full shape; the
+    values are little-endian (the ``bytes`` codec) before *codec* compresses them."""
+    if np.isnan(tile).all():
+        return None
+    if tile.shape == inner:
+        chunk = np.ascontiguousarray(tile)
+    else:
+        chunk = np.full(inner, np.nan, dtype=tile.dtype)
+        chunk[tuple(slice(0, n) for n in tile.shape)] = tile
+    return bytes(codec.encode(chunk.astype(chunk.dtype.newbyteorder("<"), copy=False)))
+
+
 def encode_shard(
     window: np.ndarray, inner: tuple[int, ...], shard: tuple[int, ...], codec: Any
 ) -> list[bytes] | None:
@@ -41,16 +57,9 @@ def encode_shard(
     for key in itertools.product(*(range(n) for n in grid)):
         region = tuple(slice(k * c, (k + 1) * c) for k, c in zip(key, inner, strict=True))
         tile = window[region]
-        if tile.size == 0:
+        encoded = encode_chunk(tile, inner, codec) if tile.size else None
+        if encoded is None:
             continue
-        if tile.shape == inner:
-            chunk = np.ascontiguousarray(tile)
-        else:  # at the array's edge: NaN-padded to the full inner shape
-            chunk = np.full(inner, np.nan, dtype=window.dtype)
-            chunk[tuple(slice(0, n) for n in tile.shape)] = tile
-        if np.isnan(chunk).all():
-            continue
-        encoded = codec.encode(chunk.astype(chunk.dtype.newbyteorder("<"), copy=False))
         index[key] = (offset, len(encoded))
         parts.append(encoded)
         offset += len(encoded)

@@ -33,7 +33,7 @@ from zarr.codecs import BloscCodec
 from spaceclimate.store import overviews as ov
 from spaceclimate.store import series as sr
 from spaceclimate.store.folders import Folders
-from spaceclimate.store.shards import encode_shard
+from spaceclimate.store.shards import encode_chunk, encode_shard
 from spaceclimate.store.written import WrittenFiles
 
 SPATIAL_CHUNK = 256
@@ -109,18 +109,6 @@ def clean_for_zarr(ds: xr.Dataset) -> xr.Dataset:
     return clean
 
 
-def _encode_chunk(window: np.ndarray, chunks: tuple[int, ...]) -> list[bytes] | None:
-    """Encode one chunk as zarr writes it: the full chunk shape (edges padded with the fill
-    value, NaN), the ``bytes`` codec (little-endian) then Blosc; None when it is all NaN."""
-    if np.isnan(window).all():
-        return None
-    if window.shape != chunks:
-        full = np.full(chunks, np.nan, dtype=window.dtype)
-        full[tuple(slice(0, n) for n in window.shape)] = window
-        window = full
-    return [SERIES_CODEC.encode(np.ascontiguousarray(window, dtype=window.dtype.newbyteorder("<")))]
-
-
 def _write_piece(
     folder: Path,
     values: np.ndarray,
@@ -136,7 +124,8 @@ def _write_piece(
     time); a piece holding only NaN is not written."""
     window = values[tuple(slice(c, c + n) for c, n in zip(corner, shards, strict=True))]
     if shards == chunks:
-        parts = _encode_chunk(window, chunks)
+        encoded = encode_chunk(window, chunks, SERIES_CODEC)
+        parts = None if encoded is None else [encoded]
     else:
         parts = encode_shard(window, chunks, shards, SERIES_CODEC)
     if parts is None:
