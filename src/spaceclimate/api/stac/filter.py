@@ -19,6 +19,7 @@ import shapely
 from shapely.geometry import box, shape
 
 from spaceclimate.api.params import check_bbox, parse_instant
+from spaceclimate.api.stac import filterguard
 from spaceclimate.api.stac import queryables as q
 from spaceclimate.catalog.filters import (
     And,
@@ -67,6 +68,15 @@ def _fail(reason: str, name: str = "filter") -> InputError:
     return InputError(f"parameter {name!r}: {reason}")
 
 
+def _snippet(node: Any, length: int = 80) -> str:
+    """Return the start of *node* as JSON for a message (never fails on deep values)."""
+    try:
+        text = json.dumps(node)
+    except (RecursionError, TypeError, ValueError):
+        text = repr(type(node).__name__)
+    return text[:length]
+
+
 def parse_geometry(value: Any, name: str) -> Intersects:
     """Validate a GeoJSON geometry (lon/lat) and return the Intersects node for it."""
     if not isinstance(value, dict) or "type" not in value:
@@ -102,6 +112,14 @@ def parse_filter(
     lang = lang or default_lang
     if lang not in FILTER_LANGS:
         raise _fail(f"expected one of {', '.join(FILTER_LANGS)}, got {lang[:40]!r}", "filter-lang")
+    if lang == "cql2-text" and isinstance(value, str):
+        refused = filterguard.check_text(value)
+    elif isinstance(value, str):
+        refused = filterguard.check_json_text(value)
+    else:
+        refused = filterguard.check_json_value(value)
+    if refused:  # checked before any parser sees it: deep nesting crashes the parser
+        raise _fail(f"not accepted: {refused}")
     try:
         if lang == "cql2-text":
             if not isinstance(value, str):
@@ -116,7 +134,7 @@ def parse_filter(
                     raise _fail(f"not valid JSON for cql2-json ({exc})") from exc
             parsed = cql2.parse_json(text)
         tree = parsed.to_json()
-    except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
+    except (cql2.ParseError, cql2.ValidationError, ValueError, RecursionError) as exc:
         reason = " ".join(str(exc).split())[:300]
         raise _fail(f"not valid {lang}: {reason}") from exc
     return FilterBuilder().expr(tree)
@@ -148,7 +166,7 @@ class FilterBuilder:
         if node is False:
             return Or(())
         if not isinstance(node, dict) or "op" not in node:
-            raise _fail(f"expected a boolean expression, got {json.dumps(node)[:80]}")
+            raise _fail(f"expected a boolean expression, got {_snippet(node)}")
         op = str(node["op"])
         args = node.get("args", [])
         if not isinstance(args, list):
@@ -199,7 +217,7 @@ class FilterBuilder:
 
     def _property(self, node: Any, kinds: tuple[str, ...] | None, op: str) -> str:
         if not self._is_property(node):
-            raise _fail(f"{op}: expected a property as first argument, got {json.dumps(node)[:80]}")
+            raise _fail(f"{op}: expected a property as first argument, got {_snippet(node)}")
         name = q.normalise(str(node["property"]))
         if name not in q.queryables():
             raise _fail(f"unknown property {name!r}; queryables: {', '.join(q.queryables())}")
@@ -225,14 +243,14 @@ class FilterBuilder:
             return self._instant(prop, value)
         if found == "number":
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise _fail(f"{prop!r} is a number; got {json.dumps(value)[:60]}")
+                raise _fail(f"{prop!r} is a number; got {_snippet(value)}")
             return int(value) if float(value).is_integer() else float(value)
         if found == "boolean":
             if not isinstance(value, bool):
-                raise _fail(f"{prop!r} is a boolean; got {json.dumps(value)[:60]}")
+                raise _fail(f"{prop!r} is a boolean; got {_snippet(value)}")
             return value
         if not isinstance(value, str):
-            raise _fail(f"{prop!r} is a string; got {json.dumps(value)[:60]}")
+            raise _fail(f"{prop!r} is a string; got {_snippet(value)}")
         return value
 
     @staticmethod
@@ -243,7 +261,7 @@ class FilterBuilder:
             if key not in ("timestamp", "date"):
                 raise _fail(f"{prop!r} is a date-time; {key} values are not supported")
         if not isinstance(text, str):
-            raise _fail(f"{prop!r} is a date-time; got {json.dumps(value)[:60]}")
+            raise _fail(f"{prop!r} is a date-time; got {_snippet(value)}")
         stamp = parse_instant(text, "filter")
         if stamp is None:
             raise _fail(f"{prop!r} needs a date-time, not '..'")
