@@ -164,7 +164,7 @@ def test_tiles_outside_the_data_are_transparent(api: Any) -> None:
 def test_overviews_are_written_at_publish_and_read_at_low_zoom(
     api: Any, settings: Settings
 ) -> None:
-    from spaceclimate.api.tiles.grids import TileGrid
+    from spaceclimate.render.grids import TileGrid
 
     cube, href = cube_of(settings, OSTIA)
     meta = json.loads((cube / "overviews" / "zarr.json").read_text())

@@ -22,8 +22,8 @@ from spaceclimate.access import Access, Actor, AuditEntry, AuditLog
 from spaceclimate.api import create_app
 from spaceclimate.catalog import open_catalog
 from spaceclimate.catalog.sql import SQLCatalogBackend
-from spaceclimate.catalog.transactions import CatalogWriter, Current
 from spaceclimate.config import Settings
+from spaceclimate.publish.transactions import CatalogWriter, Current
 
 from .opshub import bearer, make_key, small_hub, snapshot
 

@@ -31,7 +31,7 @@ import shapely
 from sqlalchemy import event, inspect, text
 from typer.testing import CliRunner
 
-from spaceclimate.catalog import SearchQuery, migrate, open_catalog
+from spaceclimate.catalog import SearchQuery, open_catalog
 from spaceclimate.catalog.base import SourceRecord, VersionRecord
 from spaceclimate.catalog.filters import (
     And,
@@ -48,6 +48,7 @@ from spaceclimate.catalog.filters import (
 )
 from spaceclimate.catalog.sql import SQLCatalogBackend
 from spaceclimate.config import Settings
+from spaceclimate.db import migrate
 from spaceclimate.errors import ConflictError, InputError, NotFoundError
 from spaceclimate.ingest import Ingestor
 from spaceclimate.jobs.store import JobStore
@@ -874,7 +875,7 @@ def test_catalog_made_before_migrations_is_adopted(
     tmp_path: Path, records: list[Published]
 ) -> None:
     """A SQLite catalog created by ``metadata.create_all`` (no version table) keeps working."""
-    from spaceclimate.catalog import schema
+    from spaceclimate.db import schema
 
     url = f"sqlite:///{tmp_path / 'legacy.db'}"
     legacy = SQLCatalogBackend(url)  # not initialised: build the old schema by hand

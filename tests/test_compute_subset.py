@@ -12,10 +12,10 @@ import xarray as xr
 from matplotlib.path import Path as MplPath
 from shapely.geometry import Polygon
 
-from spaceclimate.api.context import HubContext
 from spaceclimate.compute import subset
 from spaceclimate.config import Settings
 from spaceclimate.errors import InputError, NotFoundError
+from spaceclimate.services.context import HubContext
 
 from .sourcedata import ostia_nearest, ostia_source, seaice_lonlat, seaice_nearest, seaice_source
 

@@ -26,7 +26,7 @@ from spaceclimate.compute import cluster
 from spaceclimate.config import Settings
 from spaceclimate.errors import CorruptFileError, UnavailableError
 from spaceclimate.ingest import Ingestor
-from spaceclimate.processes import JobCancelled
+from spaceclimate.jobs import JobCancelled
 from spaceclimate.store import open_store
 
 from .conftest import start_server, stop_server

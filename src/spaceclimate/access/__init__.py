@@ -18,9 +18,9 @@ from sqlalchemy import Engine
 from spaceclimate.access.audit import Actor, AuditEntry, AuditLog
 from spaceclimate.access.keys import ApiKey, KeyStore, Scope, collection_agencies
 from spaceclimate.access.ratelimit import RateLimiter, Rule
-from spaceclimate.catalog import migrate
-from spaceclimate.catalog.engine import create_catalog_engine
 from spaceclimate.config import Settings
+from spaceclimate.db import migrate
+from spaceclimate.db.engine import create_db_engine
 
 __all__ = [
     "Access",
@@ -43,7 +43,7 @@ class Access:
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
         self._own_engine = engine is None
-        self.engine = engine or create_catalog_engine(settings.resolved_catalog_url)
+        self.engine = engine or create_db_engine(settings.resolved_catalog_url)
         migrate.upgrade(self.engine)
         self.keys = KeyStore(self.engine)
         self.audit = AuditLog(self.engine)

@@ -1,7 +1,7 @@
 """The audit log: who (API key) published what (action, collection, item, version, job), when.
 
 Entries of catalog writes are inserted in the same database transaction as the write itself
-(:mod:`spaceclimate.catalog.transactions`), so the log cannot miss a committed change or
+(:mod:`spaceclimate.publish.transactions`), so the log cannot miss a committed change or
 record one that was rolled back. Ingest jobs record their outcome when they end.
 """
 
@@ -16,8 +16,8 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.engine import Connection
 
 from spaceclimate.access.keys import ApiKey
-from spaceclimate.access.tables import audit
-from spaceclimate.jobs.store import now_iso
+from spaceclimate.clock import now_iso
+from spaceclimate.db.schema import audit
 
 #: Actions recorded (``detail`` adds what each needs).
 ACTIONS = (

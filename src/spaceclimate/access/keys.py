@@ -27,9 +27,9 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from spaceclimate.access.tables import api_keys
+from spaceclimate.clock import now_iso
+from spaceclimate.db.schema import api_keys
 from spaceclimate.errors import InputError, NotFoundError
-from spaceclimate.jobs.store import now_iso
 
 SCOPE_KINDS = ("admin", "provider", "collection")
 _TOKEN = re.compile(r"^sco_([0-9a-f]{12})_([A-Za-z0-9_-]{20,200})$")

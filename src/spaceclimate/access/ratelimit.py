@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
-from spaceclimate.access.tables import rate_limits
+from spaceclimate.db.schema import rate_limits
 from spaceclimate.errors import InputError
 
 log = logging.getLogger("spaceclimate.ratelimit")

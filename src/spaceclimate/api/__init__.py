@@ -1,7 +1,7 @@
 """The hub's web API: one FastAPI application, one router per standard.
 
 Routers are plugins of the ``spaceclimate.api_routers`` entry-point group (see
-:mod:`spaceclimate.api.plugin`); the built-ins register through the same group.
+:mod:`spaceclimate.services.routers`); the built-ins register through the same group.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """``create_app(settings)``: the hub's FastAPI application.
 
 The application mounts every router plugin of ``spaceclimate.api_routers`` (STAC, EDR,
-tiles, Zarr, downloads, ...), each given the same :class:`~spaceclimate.api.context.HubContext`.
-OpenAPI is served at ``/api``, interactive docs at ``/docs``; errors are problem+json.
+tiles, Zarr, downloads, ...), each given the same
+:class:`~spaceclimate.services.context.HubContext`. OpenAPI is served at ``/api``,
+interactive docs at ``/docs``; errors are problem+json.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
 from spaceclimate import __version__
-from spaceclimate.api.context import HubContext
 from spaceclimate.api.observe import install_observability
-from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.problems import (
     PROBLEM_RESPONSES,
     LimitsMiddleware,
@@ -27,6 +26,9 @@ from spaceclimate.api.problems import (
 from spaceclimate.config import Settings, get_settings
 from spaceclimate.jobs.runner import JobRunner
 from spaceclimate.plugins import list_plugins
+from spaceclimate.processes import execute_job
+from spaceclimate.services.context import HubContext
+from spaceclimate.services.routers import RouterPlugin
 
 DESCRIPTION = """\
 The data hub of a Space Climate Observatory: satellite climate data records from many
@@ -55,7 +57,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runner = None
         if settings.job_workers > 0:
             runner = JobRunner(
-                ctx.jobs, settings, ctx.catalog, ctx.store, threads=settings.job_workers
+                ctx.jobs,
+                settings,
+                ctx.catalog,
+                ctx.store,
+                execute_job,
+                threads=settings.job_workers,
             )
             runner.start()
         yield

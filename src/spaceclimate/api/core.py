@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from spaceclimate import __version__
-from spaceclimate.api.context import HubContext
-from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.urls import base_url
+from spaceclimate.services.context import HubContext
+from spaceclimate.services.routers import RouterPlugin
 
 OGC_COMMON = (
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",

@@ -16,9 +16,6 @@ import xarray as xr
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from spaceclimate.api.context import HubContext, human_bytes
-from spaceclimate.api.params import parse_bbox, parse_interval, parse_list
-from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.urls import base_url
 from spaceclimate.catalog.records import has_cube
 from spaceclimate.compute import export
@@ -33,6 +30,9 @@ from spaceclimate.compute.subset import (
     vertical_dim,
 )
 from spaceclimate.errors import InputError
+from spaceclimate.params import parse_bbox, parse_interval, parse_list
+from spaceclimate.services.context import HubContext, human_bytes
+from spaceclimate.services.routers import RouterPlugin
 
 #: Download formats by the lower-case names ``format`` accepts.
 FORMATS = {

@@ -9,7 +9,7 @@ Two bodies are accepted:
 The key must cover every collection the files would publish (found from their names, or the
 named recipe): checked here before anything is saved, and again by the job. The answer is
 201 with the job's status document and its ``Location`` (``/jobs/{id}``); the job's results
-list the collections and versions it published (see :mod:`spaceclimate.jobs.ingest`).
+list the collections and versions it published (see :mod:`spaceclimate.ingest.remote`).
 """
 
 from __future__ import annotations
@@ -25,13 +25,11 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from spaceclimate.access import ApiKey, AuditEntry, access_for
-from spaceclimate.api.context import HubContext
-from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.processes import status_info
 from spaceclimate.api.security import WRITE_RESPONSES, actor_of, key_dependency
 from spaceclimate.api.urls import base_url
 from spaceclimate.errors import InputError
-from spaceclimate.jobs.ingest import (
+from spaceclimate.ingest.remote import (
     FILES,
     check_scope,
     check_urls,
@@ -41,6 +39,8 @@ from spaceclimate.jobs.ingest import (
     upload_dir,
     write_request,
 )
+from spaceclimate.services.context import HubContext
+from spaceclimate.services.routers import RouterPlugin
 
 MAX_FILES = 1000
 

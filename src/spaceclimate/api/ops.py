@@ -13,12 +13,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from spaceclimate.access import ApiKey, access_for
 from spaceclimate.access.audit import ACTIONS
-from spaceclimate.api.context import HubContext
-from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.security import WRITE_RESPONSES, admin_dependency
 from spaceclimate.api.urls import base_url
 from spaceclimate.catalog.validate import parse_instant
 from spaceclimate.ops.metrics import MEDIA_TYPE, render
+from spaceclimate.services.context import HubContext
+from spaceclimate.services.routers import RouterPlugin
 
 ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: WRITE_RESPONSES[401],

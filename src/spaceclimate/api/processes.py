@@ -17,15 +17,16 @@ from typing import Any
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from spaceclimate.api.context import HubContext, human_bytes
-from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.urls import base_url
 from spaceclimate.compute.regions import REGION_SETS, list_regions, lookup_region, region_set
 from spaceclimate.errors import ConflictError, InputError, NotFoundError, TooLargeError
+from spaceclimate.jobs.env import JobEnv
 from spaceclimate.jobs.runner import run_job
 from spaceclimate.jobs.store import JobRecord, owner_id
-from spaceclimate.processes import ProcessEnv, get_process, list_processes
+from spaceclimate.processes import execute_job, get_process, list_processes
 from spaceclimate.processes.library import estimate
+from spaceclimate.services.context import HubContext, human_bytes
+from spaceclimate.services.routers import RouterPlugin
 
 CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf"
 CONFORMANCE = (
@@ -116,8 +117,8 @@ def build(ctx: HubContext) -> APIRouter:
     """Return the Processes, jobs and regions router."""
     router = APIRouter()
 
-    def env(job_id: str | None = None) -> ProcessEnv:
-        return ProcessEnv(ctx.settings, ctx.catalog, ctx.store, job_id=job_id)
+    def env(job_id: str | None = None) -> JobEnv:
+        return JobEnv(ctx.settings, ctx.catalog, ctx.store, job_id=job_id)
 
     @router.get("/processes", summary="List processes", operation_id="processesList")
     def processes(request: Request) -> dict[str, Any]:
@@ -195,7 +196,7 @@ def build(ctx: HubContext) -> APIRouter:
             )
         # created running for this process: a job worker polling the queue cannot take it
         claimed = ctx.jobs.create(process_id, inputs, float(limit), owner=owner_id())
-        done = run_job(claimed, ctx.jobs, ctx.settings, ctx.catalog, ctx.store)
+        done = run_job(claimed, ctx.jobs, ctx.settings, ctx.catalog, ctx.store, execute_job)
         response.headers["Location"] = f"{base}/jobs/{done.id}"
         if done.status != "successful":
             results = done.results or {}

@@ -2,7 +2,7 @@
 
 Writes need an API key whose scopes cover the collection (:mod:`spaceclimate.api.security`).
 Every accepted write is published as a new immutable version of the collection, together
-with its audit entry, in one database transaction (:mod:`spaceclimate.catalog.transactions`).
+with its audit entry, in one database transaction (:mod:`spaceclimate.publish.transactions`).
 
 What a transaction may change depends on the kind of collection
 (:mod:`spaceclimate.catalog.records`):
@@ -25,18 +25,18 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from spaceclimate.access import ApiKey, AuditEntry, access_for, collection_agencies
-from spaceclimate.api.context import HubContext
-from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.security import WRITE_RESPONSES, actor_of, key_dependency
 from spaceclimate.api.stac import links as L
 from spaceclimate.api.stac.queryables import QUERYABLES_REL
 from spaceclimate.api.urls import base_url
 from spaceclimate.catalog.sql import SQLCatalogBackend
-from spaceclimate.catalog.transactions import CatalogWriter, Current
 from spaceclimate.catalog.validate import check_collection, check_item, merge_cube_collection
 from spaceclimate.ecv import list_recipes
 from spaceclimate.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from spaceclimate.processes import list_processes
+from spaceclimate.publish.transactions import CatalogWriter, Current
+from spaceclimate.services.context import HubContext
+from spaceclimate.services.routers import RouterPlugin
 
 STAC_API = "https://api.stacspec.org"
 CONFORMANCE = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from spaceclimate.api.context import HubContext
+from spaceclimate.services.context import HubContext
 
 
 def base_url(request: Request, ctx: HubContext) -> str:

@@ -32,11 +32,11 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
-from spaceclimate.api.context import HubContext
-from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.urls import base_url
 from spaceclimate.catalog.records import cube_href, has_cube
 from spaceclimate.errors import InputError, NotFoundError
+from spaceclimate.services.context import HubContext
+from spaceclimate.services.routers import RouterPlugin
 from spaceclimate.store.remote import ObjectPath
 
 #: Seconds a resolved ``collection -> latest cube`` mapping is trusted.

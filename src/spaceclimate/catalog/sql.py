@@ -1,7 +1,7 @@
 """The SQL catalog backend: SQLite (the embedded default) and PostgreSQL, one class.
 
 STAC documents are stored as JSON next to the columns search filters on. The schema comes
-from the migrations (:mod:`spaceclimate.catalog.migrate`) on both databases. What differs by
+from the migrations (:mod:`spaceclimate.db.migrate`) on both databases. What differs by
 database is how item bounding boxes and time ranges are indexed: on SQLite an R*Tree
 virtual table, kept in the same transaction as the items; on PostgreSQL one GiST index over
 each item's ``box`` and ``tstzrange`` (:mod:`spaceclimate.catalog.pg`).
@@ -30,16 +30,18 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from spaceclimate.catalog import migrate, pg, schema
+from spaceclimate.catalog import pg
 from spaceclimate.catalog.base import SearchQuery, SearchResult, SourceRecord, VersionRecord
-from spaceclimate.catalog.engine import (
+from spaceclimate.catalog.sql_filter import SQLFilterTranslator, register_sqlite_functions
+from spaceclimate.db import migrate, schema
+from spaceclimate.db.engine import (
     PoolSettings,
     configure_sqlite,
-    create_catalog_engine,
+    create_db_engine,
     normalise_url,
 )
-from spaceclimate.catalog.sql_filter import SQLFilterTranslator, register_sqlite_functions
 from spaceclimate.errors import ConflictError, InputError, NotFoundError
+from spaceclimate.params import validate_bbox
 
 __all__ = ["SQLCatalogBackend", "configure_sqlite"]
 
@@ -121,7 +123,7 @@ class SQLCatalogBackend:
 
     def __init__(self, url: str, pool: PoolSettings | None = None) -> None:
         self.url = normalise_url(url)
-        self.engine: Engine = create_catalog_engine(self.url, pool)
+        self.engine: Engine = create_db_engine(self.url, pool)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             event.listen(self.engine, "connect", register_sqlite_functions)
@@ -474,11 +476,9 @@ _DEFAULT_ORDER = (
 
 
 def _check_bbox(query: SearchQuery) -> None:
-    """Refuse a bbox whose corners are swapped (split antimeridian-crossing boxes first)."""
+    """Refuse an invalid bbox (swapped corners: split antimeridian-crossing boxes first)."""
     if query.bbox is not None:
-        minx, miny, maxx, maxy = query.bbox
-        if minx > maxx or miny > maxy:
-            raise InputError(f"bbox {list(query.bbox)}: minx > maxx or miny > maxy")
+        validate_bbox(query.bbox, "bbox")
 
 
 def _text_match(q: str, word_matches: Callable[[str], ColumnElement[bool]]) -> ColumnElement[bool]:

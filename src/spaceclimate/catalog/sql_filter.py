@@ -90,7 +90,7 @@ class SQLFilterTranslator:
     Parameters
     ----------
     items
-        The items table (:data:`spaceclimate.catalog.schema.items`).
+        The items table (:data:`spaceclimate.db.schema.items`).
     is_sqlite
         Whether the engine is SQLite (GLOB and the ``sco_intersects`` function).
     """

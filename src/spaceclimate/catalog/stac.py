@@ -8,11 +8,11 @@ import numpy as np
 import xarray as xr
 from pyproj import CRS
 
-from spaceclimate.catalog.base import SourceRecord
 from spaceclimate.ecv import get_ecv, get_variable
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.harmonise.grid import lonlat_bbox
 from spaceclimate.harmonise.metadata import iso, time_range
+from spaceclimate.records import SourceRecord
 
 STAC_VERSION = "1.1.0"
 DATACUBE = "https://stac-extensions.github.io/datacube/v2.2.0/schema.json"

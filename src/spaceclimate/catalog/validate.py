@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from shapely.errors import GEOSException
 
 from spaceclimate.catalog.stac import STAC_VERSION
 from spaceclimate.errors import InputError
+from spaceclimate.params import validate_bbox
 
 COLLECTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,299}$")
@@ -90,16 +90,7 @@ def check_bbox(value: Any, where: str) -> list[float]:
         raise InputError(f"{where}: must be 4 (or 6) numbers")
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
         raise InputError(f"{where}: must be numbers")
-    if not all(math.isfinite(v) for v in value):
-        raise InputError(f"{where}: numbers must be finite")
-    box = [float(v) for v in (value if len(value) == 4 else value[:2] + value[3:5])]
-    minx, miny, maxx, maxy = box
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise InputError(
-            f"{where}: expected -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90 "
-            "(split a box crossing the antimeridian)"
-        )
-    return box
+    return list(validate_bbox(value, where))
 
 
 def _check_links(doc: Mapping[str, Any], where: str) -> None:

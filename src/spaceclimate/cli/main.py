@@ -198,11 +198,11 @@ def catalog_migrate(
     """Bring the catalog database (SQLite or PostgreSQL) to the newest schema migration."""
     from sqlalchemy.exc import OperationalError
 
-    from spaceclimate.catalog import migrate
-    from spaceclimate.catalog.engine import create_catalog_engine, redact_url
+    from spaceclimate.db import migrate
+    from spaceclimate.db.engine import create_db_engine, redact_url
 
     url = get_settings().resolved_catalog_url
-    engine = create_catalog_engine(url)
+    engine = create_db_engine(url)
     try:
         before, after = migrate.upgrade(engine, revision)
     except OperationalError as exc:
@@ -413,7 +413,8 @@ def compute(
 
     Example: sco compute area-mean -i collection=ukmo-ostia-sst-daily -i region=NAO
     """
-    from spaceclimate.processes import ProcessEnv, execute, get_process, list_processes
+    from spaceclimate.jobs.env import JobEnv
+    from spaceclimate.processes import execute, get_process, list_processes
     from spaceclimate.store import open_store
 
     if list_ or not process:
@@ -427,7 +428,7 @@ def compute(
     cat = _catalog()
     try:
         with _progress(not quiet and sys.stderr.isatty()) as update:
-            env = ProcessEnv(
+            env = JobEnv(
                 settings,
                 cat,
                 open_store(settings),
@@ -503,6 +504,7 @@ def jobs_work(
     import time
 
     from spaceclimate.jobs.runner import JobRunner
+    from spaceclimate.processes import execute_job
     from spaceclimate.store import open_store
 
     settings = get_settings()
@@ -513,7 +515,7 @@ def jobs_work(
 
         logging.config.dictConfig(log_config("info"))
     store, cat = _jobs(), _catalog()
-    runner = JobRunner(store, settings, cat, open_store(settings), threads)
+    runner = JobRunner(store, settings, cat, open_store(settings), execute_job, threads)
     runner.start()
     out.print(f"running jobs of {settings.resolved_home} ({threads} thread(s)); Ctrl-C stops")
     try:

@@ -11,11 +11,11 @@ import pandas as pd
 import xarray as xr
 
 from spaceclimate import __version__
-from spaceclimate.catalog.base import SourceRecord
 from spaceclimate.ecv import get_ecv
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.harmonise.core import SOURCE_ATTR
 from spaceclimate.harmonise.grid import lonlat_bbox
+from spaceclimate.records import SourceRecord
 
 
 def iso(value: np.datetime64 | pd.Timestamp) -> str:

@@ -16,9 +16,8 @@ import time
 from typing import Any
 
 from spaceclimate.errors import SCOError
-from spaceclimate.jobs.kinds import get_job_kind
+from spaceclimate.jobs.env import Executor, JobCancelled, JobEnv, JobTimeLimit
 from spaceclimate.jobs.store import JobRecord, JobStore, owner_id
-from spaceclimate.processes import JobCancelled, JobTimeLimit, ProcessEnv, execute, get_process
 
 log = logging.getLogger("spaceclimate.jobs")
 
@@ -27,8 +26,15 @@ log = logging.getLogger("spaceclimate.jobs")
 DELAY_ENV = "SCO_JOB_DELAY"
 
 
-def run_job(job: JobRecord, jobs: JobStore, settings: Any, catalog: Any, store: Any) -> JobRecord:
-    """Execute one claimed job to its end and record the outcome; return the final record."""
+def run_job(
+    job: JobRecord,
+    jobs: JobStore,
+    settings: Any,
+    catalog: Any,
+    store: Any,
+    execute: Executor,
+) -> JobRecord:
+    """Execute one claimed job with *execute* to its end, record the outcome, return it."""
     deadline = time.monotonic() + job.time_limit
     delay = float(os.environ.get(DELAY_ENV, "0") or 0)
 
@@ -40,14 +46,9 @@ def run_job(job: JobRecord, jobs: JobStore, settings: Any, catalog: Any, store: 
         if jobs.report(job.id, round(100 * fraction), message):
             raise JobCancelled("dismissed while running")
 
-    env = ProcessEnv(settings, catalog, store, report, deadline, job.id)
+    env = JobEnv(settings, catalog, store, report, deadline, job.id)
     try:
-        kind = get_job_kind(job.process_id)
-        if kind is not None:  # a job that is not a process (ingest)
-            outputs = kind(env, job.inputs)
-        else:
-            process = get_process(job.process_id)
-            outputs = execute(process, env, process.validate(job.inputs))
+        outputs = execute(job.process_id, env, job.inputs)
     except JobCancelled:
         jobs.finish(job.id, "dismissed", "dismissed while running")
     except JobTimeLimit as exc:
@@ -71,10 +72,12 @@ class JobRunner:
         settings: Any,
         catalog: Any,
         store: Any,
+        execute: Executor,
         threads: int = 1,
         poll: float = 0.5,
     ) -> None:
         self.jobs = jobs
+        self.execute = execute
         self.settings = settings
         self.catalog = catalog
         self.store = store
@@ -112,7 +115,7 @@ class JobRunner:
             if job is None:
                 self._stop.wait(self.poll)
                 continue
-            run_job(job, self.jobs, self.settings, self.catalog, self.store)
+            run_job(job, self.jobs, self.settings, self.catalog, self.store, self.execute)
 
     def _beat(self) -> None:
         while not self._stop.wait(10.0):

@@ -14,61 +14,25 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
     Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     insert,
     select,
     update,
 )
 
-from spaceclimate.catalog import migrate
-from spaceclimate.catalog.engine import create_catalog_engine
+from spaceclimate.clock import now_iso
+from spaceclimate.db import migrate
+from spaceclimate.db.engine import create_db_engine
+from spaceclimate.db.schema import jobs
 from spaceclimate.errors import ConflictError, NotFoundError
-
-metadata = MetaData()
-
-jobs = Table(
-    "sco_jobs",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("process_id", String(100), nullable=False, index=True),
-    Column("status", String(20), nullable=False, index=True),
-    Column("message", Text, nullable=False, default=""),
-    Column("progress", Integer, nullable=False, default=0),
-    Column("created", String(40), nullable=False),
-    Column("started", String(40)),
-    Column("finished", String(40)),
-    Column("updated", String(40), nullable=False),
-    Column("inputs", JSON, nullable=False),
-    Column("results", JSON),
-    Column("owner", String(200)),
-    Column("heartbeat", Float),
-    Column("cancel_requested", Boolean, nullable=False, default=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("time_limit", Float, nullable=False),
-)
 
 FINAL = ("successful", "failed", "dismissed")
 #: Seconds without a heartbeat after which a running job's owner counts as dead.
 HEARTBEAT_TIMEOUT = 60.0
 MAX_ATTEMPTS = 2
-
-
-def now_iso() -> str:
-    """Current UTC time as ISO 8601 with a ``Z``."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def owner_id() -> str:
@@ -124,7 +88,7 @@ class JobStore:
     """Create, claim, update and list jobs in the database at *url*."""
 
     def __init__(self, url: str) -> None:
-        self.engine: Engine = create_catalog_engine(url)
+        self.engine: Engine = create_db_engine(url)
         migrate.upgrade(self.engine)  # the job table comes with the catalog's migrations (0003)
 
     def close(self) -> None:

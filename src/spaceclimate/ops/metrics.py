@@ -26,8 +26,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
-from spaceclimate.catalog import schema
-from spaceclimate.jobs.store import jobs as jobs_table
+from spaceclimate.db import schema
+from spaceclimate.db.schema import jobs as jobs_table
 
 #: Job states (OGC API Processes), each reported even when no job has it.
 JOB_STATES = ("accepted", "running", "successful", "failed", "dismissed")

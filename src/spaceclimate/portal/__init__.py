@@ -20,8 +20,8 @@ The page itself talks to ``/stac``, ``/tiles``, ``/edr``, ``/download``, ``/proc
 
 from __future__ import annotations
 
-from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.portal.routes import build
+from spaceclimate.services.routers import RouterPlugin
 
 plugin = RouterPlugin(
     name="portal",

@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from spaceclimate.api.context import HubContext
-from spaceclimate.api.tiles.colormaps import apply_colormap, check_colormap, get_lut, parse_rescale
-from spaceclimate.api.tiles.grids import TileGrid
-from spaceclimate.api.tiles.mercator import check_tile
-from spaceclimate.api.tiles.render import TileRenderer, TileRequest, empty_tile, encode_png
-from spaceclimate.api.tiles.routes import is_gridded, pick_time
 from spaceclimate.errors import InputError, NotFoundError
 from spaceclimate.portal.thumbnails import display_style
+from spaceclimate.render.colormaps import apply_colormap, check_colormap, get_lut, parse_rescale
+from spaceclimate.render.grids import TileGrid
+from spaceclimate.render.layers import is_gridded, pick_time
+from spaceclimate.render.mercator import check_tile
+from spaceclimate.render.tiles import TileRenderer, TileRequest, empty_tile, encode_png
+from spaceclimate.services.context import HubContext
 
 #: Default difference range: this fraction of A's display range, either side of zero.
 DEFAULT_HALF_RANGE = 1 / 16

@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from spaceclimate.api.context import HubContext
-from spaceclimate.api.tiles.colormaps import apply_colormap, check_colormap, get_lut, parse_rescale
-from spaceclimate.api.tiles.grids import GridLevel, TileGrid
-from spaceclimate.api.tiles.render import TileRenderer, encode_png
-from spaceclimate.api.tiles.routes import iso, pick_time
 from spaceclimate.errors import InputError, NotFoundError
 from spaceclimate.portal.thumbnails import display_style
+from spaceclimate.render.colormaps import apply_colormap, check_colormap, get_lut, parse_rescale
+from spaceclimate.render.grids import GridLevel, TileGrid
+from spaceclimate.render.layers import iso, pick_time
+from spaceclimate.render.tiles import TileRenderer, encode_png
+from spaceclimate.services.context import HubContext
 
 #: A native image is at most this many pixels a side (a coarser overview is used beyond).
 MAX_IMAGE_SIDE = 2048

@@ -12,12 +12,12 @@ from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import Scope
 
-from spaceclimate.api.context import HubContext
 from spaceclimate.errors import NotFoundError
 from spaceclimate.portal.diff import DiffRenderer
 from spaceclimate.portal.native import NativeRenderer
 from spaceclimate.portal.thumbnails import ThumbnailMaker
 from spaceclimate.portal.vendor import missing_assets
+from spaceclimate.services.context import HubContext
 
 STATIC = Path(__file__).resolve().parent / "static"
 INDEX = STATIC / "index.html"

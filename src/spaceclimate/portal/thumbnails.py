@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from spaceclimate.api.context import HubContext
-from spaceclimate.api.tiles.cache import LRUCache
-from spaceclimate.api.tiles.colormaps import apply_colormap, get_lut
-from spaceclimate.api.tiles.grids import open_level
-from spaceclimate.api.tiles.render import encode_png
 from spaceclimate.catalog.records import cube_href
 from spaceclimate.ecv import get_variable
 from spaceclimate.errors import InputError, RecipeError
+from spaceclimate.render.cache import LRUCache
+from spaceclimate.render.colormaps import apply_colormap, get_lut
+from spaceclimate.render.grids import open_level
+from spaceclimate.render.tiles import encode_png
+from spaceclimate.services.context import HubContext
 from spaceclimate.store.overviews import grid_dims, overview_path, read_overview_levels
 
 #: Largest width and height of a preview, in pixels.

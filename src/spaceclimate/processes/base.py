@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import yaml
 
 from spaceclimate import __version__
-from spaceclimate.errors import InputError, SCOError
+from spaceclimate.errors import InputError
 
 DEFINITIONS = Path(__file__).with_name("processes.yaml")
 
@@ -25,20 +24,6 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "array": (list,),
     "object": (dict,),
 }
-
-
-class JobCancelled(SCOError):
-    """The job was dismissed while it ran."""
-
-    status = 409
-    title = "Dismissed"
-
-
-class JobTimeLimit(SCOError):
-    """The job ran longer than its time limit."""
-
-    status = 408
-    title = "Time limit exceeded"
 
 
 @dataclass(frozen=True)
@@ -192,27 +177,3 @@ def load_processes() -> dict[str, Process]:
             one_of=tuple(spec.get("one_of", ())),
         )
     return out
-
-
-Reporter = Callable[[float, str], None]
-
-
-@dataclass
-class ProcessEnv:
-    """What a running process may use: the hub's catalog and store, progress and limits.
-
-    ``report(fraction, message)`` records progress (0..1) and raises :class:`JobCancelled`
-    or :class:`JobTimeLimit` when the job must stop.
-    """
-
-    settings: Any
-    catalog: Any
-    store: Any
-    report: Reporter = field(default=lambda _f, _m: None)
-    deadline: float = math.inf
-    job_id: str | None = None
-
-    def check(self) -> None:
-        """Raise JobTimeLimit when the deadline passed."""
-        if time.monotonic() > self.deadline:
-            raise JobTimeLimit("the job ran longer than its time limit")

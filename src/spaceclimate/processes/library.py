@@ -27,7 +27,7 @@ from spaceclimate.compute import regions, regrid, resample, seaice, trends
 from spaceclimate.compute.export import collection_attrs
 from spaceclimate.compute.subset import grid_kind
 from spaceclimate.errors import InputError
-from spaceclimate.processes.base import ProcessEnv
+from spaceclimate.jobs.env import JobEnv
 from spaceclimate.processes.running import (
     compute,
     input_bytes,
@@ -59,7 +59,7 @@ def _gridded(ds: xr.Dataset, collection: str) -> None:
 
 # -- area mean --------------------------------------------------------------------------------
 def _series_shaped(
-    env: ProcessEnv, doc: dict[str, Any], da: xr.DataArray, datetime_text: str | None
+    env: JobEnv, doc: dict[str, Any], da: xr.DataArray, datetime_text: str | None
 ) -> xr.DataArray:
     """Return *da* read from the cube's series-shaped copy when it holds the variable.
 
@@ -79,7 +79,7 @@ def _series_shaped(
     return picked if picked.sizes == da.sizes else da
 
 
-def area_mean(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
+def area_mean(env: JobEnv, inputs: dict[str, Any]) -> Outputs:
     """Area-weighted mean series over a bbox, polygon or named region."""
     ds, doc = open_input(env, inputs["collection"])
     _gridded(ds, inputs["collection"])
@@ -110,7 +110,7 @@ def area_mean(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
 
 
 # -- trend ------------------------------------------------------------------------------------
-def trend(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
+def trend(env: JobEnv, inputs: dict[str, Any]) -> Outputs:
     """Trend of a series (or area mean), or a per-cell trend map."""
     ds, doc = open_input(env, inputs["collection"])
     da = pick_variable(select(ds, inputs.get("datetime")), inputs.get("variable"))
@@ -162,7 +162,7 @@ def _finer_than_monthly(da: xr.DataArray) -> bool:
 
 
 # -- climatology and anomalies ------------------------------------------------------------------
-def climatology(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
+def climatology(env: JobEnv, inputs: dict[str, Any]) -> Outputs:
     """Climatology of each calendar slot over the baseline."""
     ds, doc = open_input(env, inputs["collection"])
     da = pick_variable(ds, inputs.get("variable"))
@@ -181,7 +181,7 @@ def climatology(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
     }
 
 
-def anomaly(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
+def anomaly(env: JobEnv, inputs: dict[str, Any]) -> Outputs:
     """Anomalies against the baseline climatology."""
     ds, doc = open_input(env, inputs["collection"])
     da = pick_variable(ds, inputs.get("variable"))
@@ -205,7 +205,7 @@ def anomaly(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
 
 
 # -- sea ice ----------------------------------------------------------------------------------
-def sea_ice_extent(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
+def sea_ice_extent(env: JobEnv, inputs: dict[str, Any]) -> Outputs:
     """Extent and area from concentration maps, or monthly means of an extent index."""
     ds, doc = open_input(env, inputs["collection"])
     ds = select(ds, inputs.get("datetime"))
@@ -239,7 +239,7 @@ def sea_ice_extent(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
 
 
 # -- resampling, regridding, comparison, indicators ---------------------------------------------
-def resample_(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
+def resample_(env: JobEnv, inputs: dict[str, Any]) -> Outputs:
     """Temporal resampling with a minimum valid fraction."""
     ds, doc = open_input(env, inputs["collection"])
     da = pick_variable(select(ds, inputs.get("datetime")), inputs.get("variable"))
@@ -264,7 +264,7 @@ def resample_(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
     }
 
 
-def regrid_(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
+def regrid_(env: JobEnv, inputs: dict[str, Any]) -> Outputs:
     """Regrid onto the grid of another collection."""
     ds, doc = open_input(env, inputs["collection"])
     target, target_doc = open_input(env, inputs["target"], "target")
@@ -287,7 +287,7 @@ def regrid_(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
     }
 
 
-def compare_(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
+def compare_(env: JobEnv, inputs: dict[str, Any]) -> Outputs:
     """Bias, RMSD and correlation maps of A against B, plus a summary."""
     a_ds, a_doc = open_input(env, inputs["a"], "a")
     b_ds, b_doc = open_input(env, inputs["b"], "b")
@@ -310,7 +310,7 @@ def compare_(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
     }
 
 
-def indicator(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
+def indicator(env: JobEnv, inputs: dict[str, Any]) -> Outputs:
     """A climate indicator per period."""
     ds, doc = open_input(env, inputs["collection"])
     da = pick_variable(select(ds, inputs.get("datetime")), inputs.get("variable"))
@@ -341,7 +341,7 @@ def indicator(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
 
 
 # -- subset to a file ---------------------------------------------------------------------------
-def subset(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
+def subset(env: JobEnv, inputs: dict[str, Any]) -> Outputs:
     """Write a subset to NetCDF in the hub's results folder."""
     ds, doc = open_input(env, inputs["collection"])
     names = inputs.get("variables") or None
@@ -370,7 +370,7 @@ def subset(env: ProcessEnv, inputs: dict[str, Any]) -> Outputs:
     }
 
 
-RUNNERS: dict[str, Callable[[ProcessEnv, dict[str, Any]], Outputs]] = {
+RUNNERS: dict[str, Callable[[JobEnv, dict[str, Any]], Outputs]] = {
     "area_mean": area_mean,
     "trend": trend,
     "climatology": climatology,
@@ -384,7 +384,7 @@ RUNNERS: dict[str, Callable[[ProcessEnv, dict[str, Any]], Outputs]] = {
 }
 
 
-def estimate(env: ProcessEnv, inputs: dict[str, Any]) -> int:
+def estimate(env: JobEnv, inputs: dict[str, Any]) -> int:
     """Estimate the decoded bytes a process reads (its inputs, after selection)."""
     total = 0
     for key, var_key in (("collection", "variable"), ("a", "variable_a"), ("b", "variable_b")):

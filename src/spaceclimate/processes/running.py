@@ -15,21 +15,21 @@ import xarray as xr
 from dask.callbacks import Callback
 
 from spaceclimate import __version__
-from spaceclimate.api.params import parse_interval
-from spaceclimate.catalog.base import SourceRecord
 from spaceclimate.catalog.derived import build_derived_collection, ensure_bounds
 from spaceclimate.catalog.records import cube_href
 from spaceclimate.compute.cluster import compute_on_cluster, dask_client
 from spaceclimate.compute.subset import estimate_bytes, select_bbox, select_time
 from spaceclimate.errors import InputError, NotFoundError
-from spaceclimate.processes.base import ProcessEnv
+from spaceclimate.jobs.env import JobEnv
+from spaceclimate.params import parse_interval
 from spaceclimate.publish import hub_lock, publish_version
+from spaceclimate.records import SourceRecord
 
 T = TypeVar("T", xr.Dataset, xr.DataArray)
 
 
 def open_input(
-    env: ProcessEnv, collection_id: str, name: str = "collection"
+    env: JobEnv, collection_id: str, name: str = "collection"
 ) -> tuple[xr.Dataset, dict[str, Any]]:
     """Return the latest cube of a collection and its STAC document."""
     try:
@@ -81,7 +81,7 @@ def input_bytes(ds: xr.Dataset, variables: Sequence[str] | None = None) -> int:
 class _DaskProgress(Callback):  # type: ignore[misc]
     """Report dask task completion as job progress; stop when the job must stop."""
 
-    def __init__(self, env: ProcessEnv, low: float, high: float, message: str) -> None:
+    def __init__(self, env: JobEnv, low: float, high: float, message: str) -> None:
         super().__init__()
         self.env, self.low, self.high, self.message = env, low, high, message
         self.total = 1
@@ -102,9 +102,7 @@ class _DaskProgress(Callback):  # type: ignore[misc]
             )
 
 
-def compute(
-    env: ProcessEnv, obj: T, low: float, high: float, message: str, local: bool = False
-) -> T:
+def compute(env: JobEnv, obj: T, low: float, high: float, message: str, local: bool = False) -> T:
     """Compute a lazy result with progress between *low* and *high* (fractions of the job).
 
     With ``SCO_DASK_SCHEDULER`` the work runs on that cluster (progress from its futures; a
@@ -159,7 +157,7 @@ def _fingerprint(parts: Mapping[str, Any]) -> str:
 
 
 def publish_derived(
-    env: ProcessEnv,
+    env: JobEnv,
     *,
     process_id: str,
     inputs: Mapping[str, Any],

@@ -7,7 +7,7 @@ are downloaded from ``/download/{collection}``. Answers are CoverageJSON, CSV or
 from __future__ import annotations
 
 from spaceclimate.api.edr.routes import CONFORMANCE, build
-from spaceclimate.api.plugin import RouterPlugin
+from spaceclimate.services.routers import RouterPlugin
 
 plugin = RouterPlugin(
     name="edr",

@@ -13,7 +13,6 @@ import xarray as xr
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from spaceclimate.api.context import HubContext
 from spaceclimate.api.edr import covjson
 from spaceclimate.api.edr.documents import (
     COVJSON,
@@ -29,7 +28,6 @@ from spaceclimate.api.edr.params import (
     parse_z,
 )
 from spaceclimate.api.edr.pointread import load_position
-from spaceclimate.api.params import parse_bbox, parse_interval, parse_list
 from spaceclimate.api.urls import base_url
 from spaceclimate.compute import export
 from spaceclimate.compute.subset import (
@@ -45,6 +43,8 @@ from spaceclimate.compute.subset import (
     vertical_dim,
 )
 from spaceclimate.errors import InputError
+from spaceclimate.params import parse_bbox, parse_interval, parse_list
+from spaceclimate.services.context import HubContext
 
 QueryKind = Literal["position", "area", "cube"]
 

@@ -9,9 +9,9 @@ queryables. Modules: :mod:`.routes` (endpoints), :mod:`.search` (requests and pa
 
 from __future__ import annotations
 
-from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.stac.conformance import CONFORMANCE
 from spaceclimate.api.stac.routes import build
+from spaceclimate.services.routers import RouterPlugin
 
 plugin = RouterPlugin(
     name="stac",

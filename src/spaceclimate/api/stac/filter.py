@@ -18,7 +18,6 @@ import cql2
 import shapely
 from shapely.geometry import box, shape
 
-from spaceclimate.api.params import check_bbox, parse_instant
 from spaceclimate.api.stac import filterguard
 from spaceclimate.api.stac import queryables as q
 from spaceclimate.catalog.filters import (
@@ -36,6 +35,7 @@ from spaceclimate.catalog.filters import (
     Scalar,
 )
 from spaceclimate.errors import InputError
+from spaceclimate.params import check_bbox, parse_instant
 
 FILTER_LANGS = ("cql2-text", "cql2-json")
 CRS84 = (

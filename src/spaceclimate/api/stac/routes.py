@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from spaceclimate.api.context import HubContext
 from spaceclimate.api.stac import links as L
 from spaceclimate.api.stac.conformance import CONFORMANCE
 from spaceclimate.api.stac.fields import apply_fields
@@ -28,6 +27,7 @@ from spaceclimate.api.stac.search import (
 from spaceclimate.api.urls import base_url
 from spaceclimate.catalog import SearchResult
 from spaceclimate.errors import InputError, NotFoundError
+from spaceclimate.services.context import HubContext
 
 #: How many known item ids a 404 for an unknown item lists.
 KNOWN_ITEMS_SHOWN = 20

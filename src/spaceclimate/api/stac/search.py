@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spaceclimate.api.params import check_bbox, parse_bbox, parse_interval, parse_list
 from spaceclimate.api.stac.fields import (
     FieldsSpec,
     parse_fields_body,
@@ -28,6 +27,7 @@ from spaceclimate.api.stac.links import GEOJSON, link
 from spaceclimate.catalog import SearchQuery
 from spaceclimate.catalog.filters import conjunction
 from spaceclimate.errors import InputError
+from spaceclimate.params import check_bbox, parse_bbox, parse_interval, parse_list
 
 MAX_LIMIT = 10_000
 MAX_IDS = 1000  # most ids or collections one search may list

@@ -18,8 +18,8 @@ is declared): the layout is the de facto XYZ + TileJSON one that web maps consum
 
 from __future__ import annotations
 
-from spaceclimate.api.plugin import RouterPlugin
 from spaceclimate.api.tiles.routes import build
+from spaceclimate.services.routers import RouterPlugin
 
 plugin = RouterPlugin(
     name="tiles",

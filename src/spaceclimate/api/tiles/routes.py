@@ -7,27 +7,26 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-import numpy as np
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from spaceclimate import __version__
-from spaceclimate.api.context import HubContext
-from spaceclimate.api.params import parse_instant
-from spaceclimate.api.tiles.cache import TTLCache
-from spaceclimate.api.tiles.colormaps import (
+from spaceclimate.api.urls import base_url
+from spaceclimate.ecv import get_variable
+from spaceclimate.errors import InputError, NotFoundError, RecipeError
+from spaceclimate.render.cache import TTLCache
+from spaceclimate.render.colormaps import (
     check_colormap,
     get_lut,
     list_colormaps,
     parse_rescale,
 )
-from spaceclimate.api.tiles.grids import TileGrid
-from spaceclimate.api.tiles.legend import legend_json, legend_png
-from spaceclimate.api.tiles.mercator import MERCATOR_MAX_LAT, check_tile, zoom_for_cell
-from spaceclimate.api.tiles.render import TileRenderer, TileRequest
-from spaceclimate.api.urls import base_url
-from spaceclimate.ecv import get_variable
-from spaceclimate.errors import InputError, NotFoundError, RecipeError
+from spaceclimate.render.grids import TileGrid
+from spaceclimate.render.layers import is_gridded, iso, pick_time
+from spaceclimate.render.legend import legend_json, legend_png
+from spaceclimate.render.mercator import MERCATOR_MAX_LAT, check_tile, zoom_for_cell
+from spaceclimate.render.tiles import TileRenderer, TileRequest
+from spaceclimate.services.context import HubContext
 from spaceclimate.store.remote import CubeLocation
 
 #: Seconds a collection document is reused before the catalog is asked again.
@@ -35,7 +34,6 @@ COLLECTION_TTL_SECONDS = 5.0
 TILE_CACHE_CONTROL = "public, max-age=600"
 META_CACHE_CONTROL = "public, max-age=60"
 PNG = "image/png"
-SPATIAL_DIMS = ({"lat", "lon"}, {"x", "y"})
 
 DATETIME_DOC = (
     "RFC 3339 instant or date (its middle); the nearest time step is drawn (default: latest)"
@@ -90,35 +88,6 @@ class Style:
     vmin: float
     vmax: float
     query: dict[str, str]  # the style and time parameters the client gave, for URL templates
-
-
-def is_gridded(doc: dict[str, Any]) -> bool:
-    """Whether a collection's cube has a spatial grid (from ``cube:dimensions``)."""
-    dims = set(doc.get("cube:dimensions", {}))
-    return any(spatial <= dims for spatial in SPATIAL_DIMS)
-
-
-def iso(stamp: np.datetime64) -> str:
-    """Format a datetime64 as RFC 3339 UTC."""
-    return str(np.datetime_as_string(stamp, unit="s")) + "Z"
-
-
-def pick_time(grid: TileGrid, text: str | None) -> int | None:
-    """Return the index of the time step nearest *text* (latest when None; None if static)."""
-    if grid.times is None or grid.times.size == 0:
-        return None
-    if text is None or text.strip() == "":
-        return int(grid.times.size - 1)
-    if "/" in text:
-        raise InputError("parameter 'datetime': give one instant (the nearest step is drawn)")
-    stamp = parse_instant(text)
-    if stamp is None:
-        raise InputError("parameter 'datetime': '..' is not an instant")
-    target = np.datetime64(stamp.replace(tzinfo=None), "ns")
-    if len(text.strip()) == 10:  # a bare date stands for its whole day: aim at its middle
-        target = target + np.timedelta64(12, "h")
-    diffs = np.abs(grid.times.astype("datetime64[ns]") - target)
-    return int(np.argmin(diffs))
 
 
 def etag_of(*parts: object) -> str:

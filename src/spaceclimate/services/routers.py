@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter
 
 if TYPE_CHECKING:
-    from spaceclimate.api.context import HubContext
+    from spaceclimate.services.context import HubContext
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Schema migrations of the SQL catalog, for SQLite and PostgreSQL alike.
+"""Schema migrations of the hub's database, for SQLite and PostgreSQL alike.
 
 The scripts live in ``migrations/versions`` beside this module; the revision a database is
 at is kept in its table ``sco_alembic_version``. Opening a catalog upgrades it to the newest

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from spaceclimate.api.tiles.colormaps import LUT_SIZE, colour_of, lut_indices
-from spaceclimate.api.tiles.render import encode_png
+from spaceclimate.render.colormaps import LUT_SIZE, colour_of, lut_indices
+from spaceclimate.render.tiles import encode_png
 
 LEGEND_WIDTH = LUT_SIZE
 BAR_TOP = 2

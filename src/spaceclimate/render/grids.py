@@ -20,14 +20,14 @@ import numpy as np
 import xarray as xr
 from pyproj import CRS, Transformer
 
-from spaceclimate.api.tiles.cache import LRUCache
-from spaceclimate.api.tiles.mercator import (
+from spaceclimate.errors import InputError
+from spaceclimate.render.cache import LRUCache
+from spaceclimate.render.mercator import (
     METRES_PER_DEGREE,
     pixel_axes,
     pixel_size_m,
     tile_centre_lat,
 )
-from spaceclimate.errors import InputError
 from spaceclimate.store.overviews import (
     GRID_DIMS,
     grid_dims,

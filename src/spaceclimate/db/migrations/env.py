@@ -1,6 +1,6 @@
 """Migration environment: runs the catalog's migrations on a given connection.
 
-The hub runs them through :func:`spaceclimate.catalog.migrate.upgrade`, which passes an open
+The hub runs them through :func:`spaceclimate.db.migrate.upgrade`, which passes an open
 connection in ``config.attributes["connection"]``; with none, the URL comes from the
 ``sqlalchemy.url`` option (for the ``alembic`` command itself).
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from spaceclimate.catalog import schema
-from spaceclimate.catalog.engine import create_catalog_engine
-from spaceclimate.catalog.migrate import VERSION_TABLE
+from spaceclimate.db import schema
+from spaceclimate.db.engine import create_db_engine
+from spaceclimate.db.migrate import VERSION_TABLE
 
 
-def _is_catalog_table(name: str | None, kind: str, _parent: object) -> bool:
-    """Autogenerate compares the catalog's tables only (others share the database)."""
+def _is_hub_table(name: str | None, kind: str, _parent: object) -> bool:
+    """Autogenerate compares the hub's own tables only (others may share the database)."""
     return kind != "table" or name in schema.metadata.tables
 
 
@@ -26,7 +26,7 @@ def _run(connection: Connection) -> None:
         target_metadata=schema.metadata,
         version_table=VERSION_TABLE,
         render_as_batch=connection.dialect.name == "sqlite",
-        include_name=_is_catalog_table,
+        include_name=_is_hub_table,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -41,7 +41,7 @@ def run() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_catalog_engine(str(config.get_main_option("sqlalchemy.url")))
+    engine = create_db_engine(str(config.get_main_option("sqlalchemy.url")))
     try:
         with engine.begin() as conn:
             _run(conn)

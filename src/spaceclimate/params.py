@@ -7,6 +7,7 @@ application answers with a 400 problem.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from spaceclimate.errors import InputError
@@ -25,21 +26,31 @@ def parse_bbox(text: str | None, name: str = "bbox") -> BBox | None:
     return check_bbox(parts, name)
 
 
-def check_bbox(parts: list[float], name: str = "bbox") -> BBox:
-    """Validate a bbox given as a list of 4 (or 6) numbers."""
+def check_bbox(parts: Sequence[float], name: str = "bbox") -> BBox:
+    """Validate a bbox given as a list of 4 (or 6) numbers (the query parameter *name*)."""
+    return validate_bbox(parts, f"parameter {name!r}")
+
+
+def validate_bbox(parts: Sequence[float], where: str) -> BBox:
+    """Return a lon/lat bbox ``(minx, miny, maxx, maxy)``; a 3-D bbox loses its heights.
+
+    The one check of a bbox, wherever it comes from (a query parameter, a search body, a
+    STAC document): InputError prefixed with *where* when it is not 4 (or 6) finite numbers
+    with -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90.
+    """
     if len(parts) == 6:
         parts = [parts[0], parts[1], parts[3], parts[4]]
     if len(parts) != 4:
-        raise InputError(f"parameter {name!r}: expected 4 numbers minx,miny,maxx,maxy")
+        raise InputError(f"{where}: expected 4 numbers minx,miny,maxx,maxy")
     if not all(math.isfinite(p) for p in parts):
-        raise InputError(f"parameter {name!r}: numbers must be finite")
-    minx, miny, maxx, maxy = parts
+        raise InputError(f"{where}: numbers must be finite")
+    minx, miny, maxx, maxy = (float(p) for p in parts)
     if not (-90 <= miny <= maxy <= 90):
-        raise InputError(f"parameter {name!r}: latitudes must satisfy -90 <= miny <= maxy <= 90")
+        raise InputError(f"{where}: latitudes must satisfy -90 <= miny <= maxy <= 90")
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
-        raise InputError(f"parameter {name!r}: longitudes must lie in -180..180")
+        raise InputError(f"{where}: longitudes must lie in -180..180")
     if minx > maxx:
-        raise InputError(f"parameter {name!r}: minx > maxx (antimeridian-crossing boxes: split)")
+        raise InputError(f"{where}: minx > maxx (antimeridian-crossing boxes: split)")
     return (minx, miny, maxx, maxy)
 
 

@@ -9,12 +9,9 @@ around it, so that a concurrent clean-up never removes a cube being written.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,6 @@ from typing import Any
 import xarray as xr
 
 from spaceclimate.catalog.base import CatalogBackend, SourceRecord, VersionRecord
-from spaceclimate.errors import ConflictError
 from spaceclimate.store import CubeStore
 from spaceclimate.store.written import WrittenFiles
 
@@ -35,26 +31,6 @@ def checkpoint(stage: str) -> None:
     """Die here, as ``kill -9`` would, when ``SCO_CRASH_AT`` names *stage* (tests only)."""
     if os.environ.get(CRASH_ENV) == stage:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-@contextmanager
-def hub_lock(home: Path, timeout: float = 600.0) -> Iterator[None]:
-    """Hold the hub's write lock (one publisher at a time), waiting up to *timeout* seconds."""
-    home.mkdir(parents=True, exist_ok=True)
-    with (home / "ingest.lock").open("w") as fh:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError as exc:
-                if time.monotonic() > deadline:
-                    raise ConflictError("another ingest holds the hub's lock") from exc
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def publish_version(

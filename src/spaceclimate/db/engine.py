@@ -1,4 +1,4 @@
-"""Database engines of the catalog: URL normalisation, connection pooling, SQLite settings.
+"""Database engines of the hub: URL normalisation, connection pooling, SQLite settings.
 
 SQLite (the embedded default) needs no pool settings. Server databases (PostgreSQL) get a
 SQLAlchemy ``QueuePool`` sized by the ``SCO_CATALOG_POOL_*`` settings, so that several API
@@ -80,7 +80,7 @@ def is_sqlite(url: str) -> bool:
     return url.split(":", 1)[0].split("+", 1)[0].lower() == "sqlite"
 
 
-def create_catalog_engine(url: str, pool: PoolSettings | None = None) -> Engine:
+def create_db_engine(url: str, pool: PoolSettings | None = None) -> Engine:
     """Create the engine of the catalog database at *url*.
 
     SQLite gets the hub's pragmas (WAL, busy timeout, ``BEGIN IMMEDIATE``) and its folder

@@ -2,7 +2,7 @@
 
 Caches, all in memory and bounded:
 
-* the geometry of each cube (:class:`~spaceclimate.api.tiles.grids.TileGrid`, by cube href),
+* the geometry of each cube (:class:`~spaceclimate.render.grids.TileGrid`, by cube href),
   which also caches the per-tile index maps of projected grids;
 * the last read 2-D slices per (cube, variable, time step, level), up to
   :data:`SLICE_CACHE_BYTES`; a slice larger than :data:`MAX_CACHED_SLICE_BYTES` is never read
@@ -21,11 +21,11 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
-from spaceclimate.api.tiles.cache import ArrayCache, LRUCache
-from spaceclimate.api.tiles.colormaps import apply_colormap
-from spaceclimate.api.tiles.grids import GridLevel, TileGrid
-from spaceclimate.api.tiles.mercator import TILE_SIZE, tile_bounds
 from spaceclimate.errors import InputError
+from spaceclimate.render.cache import ArrayCache, LRUCache
+from spaceclimate.render.colormaps import apply_colormap
+from spaceclimate.render.grids import GridLevel, TileGrid
+from spaceclimate.render.mercator import TILE_SIZE, tile_bounds
 from spaceclimate.store.remote import CubeLocation
 
 SLICE_CACHE_BYTES = 256 * 1024 * 1024

@@ -36,12 +36,12 @@ from sqlalchemy import delete, text
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from spaceclimate.access.audit import AuditEntry, AuditLog
-from spaceclimate.catalog import schema
 from spaceclimate.catalog.base import VersionRecord
 from spaceclimate.catalog.records import has_cube
 from spaceclimate.catalog.sql import SQLCatalogBackend
+from spaceclimate.db import schema
 from spaceclimate.errors import ConflictError, NotFoundError
-from spaceclimate.publish import hub_lock
+from spaceclimate.store.lock import hub_lock
 
 #: Attempts at a transaction that loses a race with another writer of the same collection.
 ATTEMPTS = 3

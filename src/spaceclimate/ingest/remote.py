@@ -34,7 +34,7 @@ from spaceclimate.config import Settings
 from spaceclimate.ecv import get_recipe, match_recipe
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.errors import ForbiddenError, InputError, SCOError
-from spaceclimate.processes.base import JobCancelled, JobTimeLimit, ProcessEnv
+from spaceclimate.jobs.env import JobCancelled, JobEnv, JobTimeLimit
 
 #: The private part of a submission (full URLs, who sent it), beside the files.
 REQUEST_FILE = "request.json"
@@ -117,7 +117,7 @@ def write_request(folder: Path, urls: list[str], actor: Actor) -> None:
     (folder / REQUEST_FILE).write_text(json.dumps(payload), encoding="utf-8")
 
 
-def _fetch(urls: list[str], target: Path, limit: int, env: ProcessEnv) -> None:
+def _fetch(urls: list[str], target: Path, limit: int, env: JobEnv) -> None:
     """Download *urls* into *target* (InputError naming the URL that fails)."""
     total = 0
     with httpx.Client(timeout=FETCH_TIMEOUT, follow_redirects=True) as client:
@@ -143,7 +143,7 @@ def _fetch(urls: list[str], target: Path, limit: int, env: ProcessEnv) -> None:
                 ) from None
 
 
-def run_ingest_job(env: ProcessEnv, inputs: dict[str, Any]) -> dict[str, Any]:
+def run_ingest_job(env: JobEnv, inputs: dict[str, Any]) -> dict[str, Any]:
     """Run one ingest job (see the module's description); return its outputs."""
     from spaceclimate.ingest import Ingestor
 

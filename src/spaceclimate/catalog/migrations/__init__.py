@@ -1,1 +1,0 @@
-"""Schema migrations of the SQL catalog (run by :mod:`spaceclimate.catalog.migrate`)."""
