@@ -1,4 +1,5 @@
-"""The operation registry a processing service lists and describes."""
+"""The operation registry: every operation declared once, with typed inputs; and the pure
+compute functions the operations call, each declaring units, names and provenance."""
 
 from __future__ import annotations
 
@@ -8,23 +9,103 @@ from typing import Any
 import pytest
 import xarray as xr
 
-from spaceclimate.compute.operations import OPERATIONS, describe, describe_all
-from spaceclimate.errors import NotFoundError
+from spaceclimate.compute import (
+    climatology,
+    compare,
+    indicators,
+    regions,
+    regrid,
+    resample,
+    seaice,
+    trends,
+)
+from spaceclimate.compute.registry import get_operation, list_operations
+from spaceclimate.errors import InputError, NotFoundError
 from tests import compute_samples as cs
 
+#: The pure functions behind the operations, by a name of their own.
+FUNCTIONS = {
+    "climatology": climatology.climatology,
+    "anomaly": climatology.anomaly,
+    "linear-trend": trends.linear_trend,
+    "sens-slope": trends.sens_slope,
+    "regional-mean": regions.regional_mean,
+    "sea-ice-extent": seaice.sea_ice_extent_area,
+    "sea-ice-index-monthly": seaice.index_monthly_means,
+    "sea-ice-index-month": seaice.index_month_means,
+    "resample": resample.resample_time,
+    "regrid": regrid.regrid,
+    "compare": compare.compare,
+    "days-over-threshold": indicators.days_over_threshold,
+    "degree-days-over-threshold": indicators.degree_days_over_threshold,
+    "period-statistic": indicators.period_statistic,
+}
+BUILT_IN = {
+    "area-mean",
+    "trend",
+    "anomaly",
+    "climatology",
+    "sea-ice-extent",
+    "resample",
+    "regrid",
+    "compare",
+    "indicator",
+    "subset",
+}
 
-def test_every_operation_is_described_for_a_process_list() -> None:
-    described = describe_all()
-    assert [d["id"] for d in described] == sorted(OPERATIONS)
-    for entry in described:
-        assert entry["summary"] and entry["inputs"], entry["id"]
-        json.dumps(entry)  # plain values only
-        assert all(not p["required"] for p in entry["parameters"] if p["name"] != "threshold")
-    trend = describe("linear-trend")
-    per = next(p for p in trend["parameters"] if p["name"] == "per")
-    assert per["default"] == "decade" and per["enum"] == ["year", "decade"]
-    with pytest.raises(NotFoundError, match="linear-trend"):
-        describe("linear_trends")
+
+def test_every_operation_is_declared_once_with_typed_inputs() -> None:
+    operations = list_operations()
+    assert BUILT_IN <= set(operations)
+    for op in operations.values():
+        described = op.describe()
+        json.dumps(described)  # plain values only
+        assert op.title and op.description and op.outputs, op.id
+        for name, spec in described["inputs"].items():
+            assert spec["title"] and spec["description"], (op.id, name)
+            assert "anyOf" not in spec["schema"], (op.id, name)  # optional inputs are plain
+        kinds = {s["schema"].get("x-sco-kind") for s in described["inputs"].values()}
+        assert "collection" in kinds, op.id
+    trend = get_operation("trend").describe()["inputs"]
+    assert trend["per"]["schema"]["default"] == "decade"
+    assert trend["per"]["schema"]["enum"] == ["year", "decade"]
+    assert trend["month"]["schema"]["minimum"] == 1 and not trend["month"]["required"]
+    assert trend["relative_to"]["title"] == "Relative to the mean of"
+    assert get_operation("sea-ice-extent").ecvs == ("sea_ice",)
+    assert get_operation("anomaly").applies_to("soil_moisture")
+    assert not get_operation("sea-ice-extent").applies_to("soil_moisture")
+    with pytest.raises(NotFoundError, match="area-mean"):
+        get_operation("area_means")
+
+
+def test_inputs_are_validated_into_typed_values() -> None:
+    trend = get_operation("trend")
+    inputs = trend.validate({"collection": "x", "month": 9, "bbox": {"value": [0, 0, 1, 1]}})
+    assert inputs.month == 9 and inputs.bbox == [0.0, 0.0, 1.0, 1.0]  # type: ignore[attr-defined]
+    assert inputs.values() == {
+        "collection": "x",
+        "bbox": [0.0, 0.0, 1.0, 1.0],
+        "method": "ols",
+        "per": "decade",
+        "month": 9,
+    }
+    cases = {
+        "inputs.collection: required by trend": {"month": 9},
+        "trend has no input 'colour'": {"collection": "x", "colour": "red"},
+        "inputs.month": {"collection": "x", "month": 13},
+        "inputs.method": {"collection": "x", "method": "magic"},
+        "inputs.bbox": {"collection": "x", "bbox": [1, 2, 3]},
+        "inputs.relative_to: expected start/end": {"collection": "x", "relative_to": "1981"},
+    }
+    for reason, raw in cases.items():
+        with pytest.raises(InputError, match=reason.replace(".", r"\.")):
+            trend.validate(raw)
+    with pytest.raises(InputError, match="at most one of bbox, region, geometry"):
+        get_operation("area-mean").validate(
+            {"collection": "x", "bbox": [0, 0, 1, 1], "region": "NAO"}
+        )
+    with pytest.raises(InputError, match="inputs.threshold"):
+        get_operation("sea-ice-extent").validate({"collection": "x", "threshold": float("nan")})
 
 
 def _calls() -> dict[str, tuple[tuple[Any, ...], dict[str, Any]]]:
@@ -53,9 +134,9 @@ def _calls() -> dict[str, tuple[tuple[Any, ...], dict[str, Any]]]:
 
 def test_every_operation_declares_units_names_and_provenance() -> None:
     calls = _calls()
-    assert set(calls) == set(OPERATIONS)
+    assert set(calls) == set(FUNCTIONS)
     for name, (args, kwargs) in calls.items():
-        out = OPERATIONS[name](*args, **kwargs)
+        out = FUNCTIONS[name](*args, **kwargs)
         variables = out.data_vars.values() if isinstance(out, xr.Dataset) else [out]
         for var in variables:
             assert "units" in var.attrs and "long_name" in var.attrs, (name, var.name)

@@ -23,8 +23,9 @@ from spaceclimate.errors import ConflictError, InputError, NotFoundError, TooLar
 from spaceclimate.jobs.env import JobEnv
 from spaceclimate.jobs.runner import run_job
 from spaceclimate.jobs.store import JobRecord, owner_id
-from spaceclimate.processes import execute_job, get_process, list_processes
-from spaceclimate.processes.library import estimate
+from spaceclimate.processes import execute_job, get_operation, list_operations
+from spaceclimate.processes.describe import description_document
+from spaceclimate.processes.estimate import estimate
 from spaceclimate.services.context import HubContext, human_bytes
 from spaceclimate.services.routers import RouterPlugin
 
@@ -125,8 +126,8 @@ def build(ctx: HubContext) -> APIRouter:
         """The processes the hub runs."""
         base = base_url(request, ctx)
         summaries = []
-        for process in list_processes().values():
-            doc = process.description_document(base)
+        for operation in list_operations().values():
+            doc = description_document(operation, base)
             doc.pop("inputs")
             doc.pop("outputs")
             summaries.append(doc)
@@ -140,7 +141,7 @@ def build(ctx: HubContext) -> APIRouter:
     )
     def process(process_id: str, request: Request) -> dict[str, Any]:
         """A process's inputs and outputs."""
-        return get_process(process_id).description_document(base_url(request, ctx))
+        return description_document(get_operation(process_id), base_url(request, ctx))
 
     @router.post(
         "/processes/{process_id}/execution",
@@ -168,15 +169,14 @@ def build(ctx: HubContext) -> APIRouter:
     ) -> Any:
         """Run a process: at once (small requests) or as a job (``Prefer: respond-async``)."""
         base = base_url(request, ctx)
-        proc = get_process(process_id)
-        raw = body.get("inputs", {})
-        inputs = proc.validate(raw)
+        operation = get_operation(process_id)
+        inputs = operation.validate(body.get("inputs", {}))
         limit = body.get("sco:time_limit", ctx.settings.job_time_limit)
         if not isinstance(limit, int | float) or not 1 <= float(limit) <= MAX_TIME_LIMIT:
             raise InputError(f"sco:time_limit: seconds between 1 and {MAX_TIME_LIMIT:g}")
-        size = estimate(env(), inputs)
+        size = estimate(operation, env(), inputs)
         if prefer and "respond-async" in prefer.replace(" ", "").lower():
-            job = ctx.jobs.create(process_id, inputs, float(limit))
+            job = ctx.jobs.create(process_id, inputs.values(), float(limit))
             return JSONResponse(
                 status_info(job, base),
                 status_code=201,
@@ -195,7 +195,7 @@ def build(ctx: HubContext) -> APIRouter:
                 hint="Prefer: respond-async",
             )
         # created running for this process: a job worker polling the queue cannot take it
-        claimed = ctx.jobs.create(process_id, inputs, float(limit), owner=owner_id())
+        claimed = ctx.jobs.create(process_id, inputs.values(), float(limit), owner=owner_id())
         done = run_job(claimed, ctx.jobs, ctx.settings, ctx.catalog, ctx.store, execute_job)
         response.headers["Location"] = f"{base}/jobs/{done.id}"
         if done.status != "successful":

@@ -33,7 +33,7 @@ from spaceclimate.catalog.sql import SQLCatalogBackend
 from spaceclimate.catalog.validate import check_collection, check_item, merge_cube_collection
 from spaceclimate.ecv import list_recipes
 from spaceclimate.errors import ConflictError, ForbiddenError, InputError, NotFoundError
-from spaceclimate.processes import list_processes
+from spaceclimate.processes import list_operations
 from spaceclimate.publish.transactions import CatalogWriter, Current
 from spaceclimate.services.context import HubContext
 from spaceclimate.services.routers import RouterPlugin
@@ -115,7 +115,7 @@ def _reserved(collection_id: str) -> None:
             f"collection id {collection_id!r} is the product of a recipe: its collection is "
             "made by ingesting its files (POST /ingest)"
         )
-    for pid in list_processes():
+    for pid in list_operations():
         if collection_id.startswith(f"{pid}-"):
             raise ConflictError(
                 f"collection id {collection_id!r}: ids starting with {pid + '-'!r} are kept for "

@@ -20,6 +20,7 @@ from rich.table import Table
 from spaceclimate import __version__
 from spaceclimate.catalog import SearchQuery, open_catalog
 from spaceclimate.cli import access as access_cli
+from spaceclimate.cli.compute import compute_app
 from spaceclimate.config import get_settings
 from spaceclimate.errors import InputError, SCOError
 
@@ -34,6 +35,7 @@ catalog_app = typer.Typer(help="List, show and search the catalog.", no_args_is_
 app.add_typer(catalog_app, name="catalog")
 jobs_app = typer.Typer(help="List, show and cancel processing jobs.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(compute_app, name="compute")
 
 # Piped output (scripts, logs) is not wrapped at 80 columns: rows stay one line each.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -374,70 +376,6 @@ def serve_hub(
         log_level=log_level,
         **options,
     )
-
-
-def _parse_inputs(pairs: list[str] | None, raw: str | None) -> dict[str, Any]:
-    inputs: dict[str, Any] = {}
-    if raw:
-        try:
-            loaded = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"--inputs: not JSON ({exc.msg})") from exc
-        if not isinstance(loaded, dict):
-            raise InputError("--inputs: must be a JSON object")
-        inputs.update(loaded)
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InputError(f"--input: expected NAME=VALUE, got {pair!r}")
-        try:
-            inputs[key] = json.loads(value)
-        except json.JSONDecodeError:
-            inputs[key] = value  # a plain string
-    return inputs
-
-
-@app.command()
-@guarded
-def compute(
-    process: Annotated[str, typer.Argument(help="Process id (see --list).")] = "",
-    input_: Annotated[
-        list[str] | None,
-        typer.Option("--input", "-i", help="NAME=VALUE (VALUE parsed as JSON when it is)."),
-    ] = None,
-    inputs: Annotated[str | None, typer.Option(help="All inputs as a JSON object.")] = None,
-    list_: Annotated[bool, typer.Option("--list", help="List the processes.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-) -> None:
-    """Run an analytics process locally on the hub in SCO_HOME and print its outputs (JSON).
-
-    Example: sco compute area-mean -i collection=ukmo-ostia-sst-daily -i region=NAO
-    """
-    from spaceclimate.jobs.env import JobEnv
-    from spaceclimate.processes import execute, get_process, list_processes
-    from spaceclimate.store import open_store
-
-    if list_ or not process:
-        for proc in list_processes().values():
-            out.print(f"[bold]{proc.id}[/]  {proc.title}")
-            out.print(f"    inputs: {', '.join(proc.inputs)}", highlight=False)
-        return
-    proc = get_process(process)
-    values = proc.validate(_parse_inputs(input_, inputs))
-    settings = get_settings()
-    cat = _catalog()
-    try:
-        with _progress(not quiet and sys.stderr.isatty()) as update:
-            env = JobEnv(
-                settings,
-                cat,
-                open_store(settings),
-                report=lambda f, m: update(m, round(100 * f), 100),
-            )
-            outputs = execute(proc, env, values)
-    finally:
-        cat.close()
-    typer.echo(json.dumps(outputs, indent=2))
 
 
 def _jobs() -> Any:

@@ -14,6 +14,7 @@ import pystac
 import xarray as xr
 
 from spaceclimate.client.errors import raise_for_problem
+from spaceclimate.client.operations import OperationInfo, Operations
 
 BBoxLike = Sequence[float]
 
@@ -42,6 +43,7 @@ class Hub:
     def __init__(self, url: str, timeout: float = 120.0) -> None:
         self.url = url.rstrip("/")
         self._http = httpx.Client(base_url=self.url, timeout=timeout, follow_redirects=True)
+        self._operations: dict[str, OperationInfo] | None = None
 
     def __enter__(self) -> Hub:
         return self
@@ -179,11 +181,31 @@ class Hub:
         """Ids of the processes the hub runs."""
         return [p["id"] for p in self._json("/processes")["processes"]]
 
+    def operations(self) -> dict[str, OperationInfo]:
+        """Every operation the hub runs, with its inputs and outputs (read once)."""
+        if self._operations is None:
+            self._operations = {
+                pid: OperationInfo.from_description(self._json(f"/processes/{pid}"))
+                for pid in self.processes()
+            }
+        return self._operations
+
+    @property
+    def ops(self) -> Operations:
+        """The operations as methods: ``hub.ops.area_mean(collection=..., region="NAO")``."""
+        return Operations(self, self.operations)
+
+    def _inputs(self, process: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """*inputs* without Nones, their names checked against the process's description."""
+        info = self.operations().get(process)
+        if info is None:  # unknown here: the hub names the known ones (404)
+            return {k: v for k, v in inputs.items() if v is not None}
+        return info.check(inputs)
+
     def execute(self, process: str, **inputs: Any) -> Any:
         """Run a process synchronously and return its outputs (413 → HubTooLarge: submit it)."""
         response = self._http.post(
-            f"/processes/{process}/execution",
-            json={"inputs": {k: v for k, v in inputs.items() if v is not None}},
+            f"/processes/{process}/execution", json={"inputs": self._inputs(process, inputs)}
         )
         raise_for_problem(response)
         return response.json()
@@ -192,7 +214,7 @@ class Hub:
         """Submit a process as an asynchronous job; return the :class:`Job`."""
         response = self._http.post(
             f"/processes/{process}/execution",
-            json={"inputs": {k: v for k, v in inputs.items() if v is not None}},
+            json={"inputs": self._inputs(process, inputs)},
             headers={"Prefer": "respond-async"},
         )
         raise_for_problem(response)

@@ -1,13 +1,14 @@
-// The map viewer's analyses: an "Analysis" panel that runs the hub's `anomaly` and `trend`
-// processes as jobs (progress, cancel, the job's message when it fails) and then shows the
+// The map viewer's analyses: an "Analysis" panel that runs the hub's operations (any that can
+// run from a map, with forms made from their descriptions: see operations.js) as jobs (progress, cancel, the job's message when it fails) and then shows the
 // derived collection they publish; the note naming a derived layer with a way back to its
 // source; and the "as anomalies against a baseline" switch of the time-series panel.
 
-import { el, field, newId, select, statusLine } from "./dom.js";
+import { el, field, newId, statusLine } from "./dom.js";
 import { collection, forgetCollections } from "./api.js";
 import { hasTime, isProjected } from "./collections.js";
 import { JobFailed, cancelJob, runJob } from "./jobs.js";
-import { anomalies, defaultBaseline, parsePeriod, periodInterval, periodLabel } from "./climate.js";
+import { anomalies, defaultBaseline, parsePeriod, periodLabel } from "./climate.js";
+import { fitsMap, listOperations, operationForm } from "./operations.js";
 
 const METHODS = { ols: "least squares (OLS)", sen: "Sen's slope" };
 
@@ -79,161 +80,139 @@ export async function derivedNote(doc) {
 
 /**
  * The Analysis panel of a gridded collection with a time axis (three steps at least: a trend
- * needs them). onResult({cid, variable, process}) is called with the derived collection once
- * its job has succeeded. Returns {node, destroy()}, or null where it does not apply: static
- * collections, and polar stereographic grids (their derived collections carry no projection
- * the map could draw them with).
+ * needs them): one choice for every operation of the hub that can run from this map (see
+ * operations.js), with the form its inputs make. onResult({cid, variable, process}) is called
+ * with the derived collection once its job has succeeded. Returns {node, destroy()} at once
+ * (the forms arrive when the hub's processes have been read), or null where it does not
+ * apply: static collections, and polar stereographic grids (their derived collections carry
+ * no projection the map could draw them with).
  */
 export function analysisPanel({ doc, getVariable, times, onResult }) {
   if (!hasTime(doc) || times.length < 3 || isProjected(doc)) return null;
-  const base = defaultBaseline(times) || { start: "", end: "" };
-  const mode = radios(newId("mode"), "Compute", [
-    { value: "anomaly", label: "Anomaly against a baseline" },
-    { value: "trend", label: "Trend map" },
-  ], "anomaly");
-  const baseStart = periodInput(base.start, "e.g. 1991");
-  const baseEnd = periodInput(base.end, "e.g. 2020");
-  const kind = select([
-    { value: "absolute", label: "absolute (units of the data)" },
-    { value: "relative", label: "relative (% of the climatology)" },
-  ], "absolute");
-  const method = select([
-    { value: "ols", label: "least squares (OLS)" },
-    { value: "sen", label: "Sen's slope (Mann-Kendall test)" },
-  ], "ols");
-  const per = select([{ value: "decade", label: "per decade" }, { value: "year", label: "per year" }], "decade");
-  const fitStart = periodInput("", "first step");
-  const fitEnd = periodInput("", "last step");
-  const anomalyPart = el("div", { class: "analysis-part" },
-    el("div", { class: "row two" },
-      field("Baseline start", baseStart).wrap, field("Baseline end", baseEnd).wrap),
-    el("small", { class: "hint" }, "Years (2007) or dates (2007-06-05). The default is the record's full years, or all of it for a short record."),
-    field("Difference", kind).wrap);
-  const trendPart = el("div", { class: "analysis-part", hidden: true },
-    field("Method", method).wrap,
-    field("Rate", per).wrap,
-    el("div", { class: "row two" },
-      field("Fit from (optional)", fitStart).wrap, field("Fit to (optional)", fitEnd).wrap));
-  const run = el("button", { type: "button", class: "primary" }, "Compute the anomaly map");
-  const cancel = el("button", { type: "button", hidden: true }, "Cancel");
-  const progressId = newId("progress");
-  const progress = el("progress", { id: progressId, max: 100, value: 0 });
-  const progressBox = el("div", { class: "job-progress", hidden: true },
-    el("label", { for: progressId }, "Job progress"), progress);
-  const status = statusLine();
-  const error = el("p", { class: "error", role: "alert" });
-  // a group, not a form: the panel sits inside the viewer's controls form
-  const node = el("div", { class: "analysis", role: "group", "aria-label": "Analysis" },
-    el("fieldset", {}, el("legend", {}, "Analysis"),
-      mode.node, anomalyPart, trendPart,
+  const node = el("div", { class: "analysis", role: "group", "aria-label": "Analysis", hidden: true });
+  let controller = null;
+  let destroyed = false;
+  listOperations().then((ops) => {
+    const usable = ops.filter((op) => fitsMap(op, doc));
+    if (destroyed || !usable.length) return;
+    build(usable);
+    node.hidden = false;
+  }).catch(() => {});
+
+  function build(usable) {
+    const forms = new Map(usable.map((op) => [op.id, { op, form: operationForm(op, { doc, times }) }]));
+    const mode = radios(newId("mode"), "Compute",
+      usable.map((op) => ({ value: op.id, label: capitalise(op.label) })), usable[0].id);
+    const run = el("button", { type: "button", class: "primary" });
+    const cancel = el("button", { type: "button", hidden: true }, "Cancel");
+    const progressId = newId("progress");
+    const progress = el("progress", { id: progressId, max: 100, value: 0 });
+    const progressBox = el("div", { class: "job-progress", hidden: true },
+      el("label", { for: progressId }, "Job progress"), progress);
+    const status = statusLine();
+    const error = el("p", { class: "error", role: "alert" });
+    // a group, not a form: the panel sits inside the viewer's controls form
+    node.append(el("fieldset", {}, el("legend", {}, "Analysis"),
+      usable.length > 1 ? mode.node : null,
+      [...forms.values()].map(({ form }) => form.node),
       el("div", { class: "buttons" }, run, cancel), progressBox, status, error));
 
-  let controller = null;
-  let jobId = null;
-  const syncMode = () => {
-    const anomaly = mode.value() === "anomaly";
-    anomalyPart.hidden = !anomaly;
-    trendPart.hidden = anomaly;
-    run.textContent = anomaly ? "Compute the anomaly map" : "Compute the trend map";
-  };
-  mode.onChange(syncMode);
+    const current = () => forms.get(usable.length > 1 ? mode.value() : usable[0].id);
+    const syncMode = () => {
+      const chosen = current();
+      for (const { op, form } of forms.values()) form.node.hidden = op !== chosen.op;
+      run.textContent = `Compute the ${chosen.op.label}`;
+    };
+    mode.onChange(syncMode);
+    syncMode();
 
-  function inputs() {
-    const variable = getVariable();
-    if (mode.value() === "anomaly") {
-      const baseline = parsePeriod(baseStart.value, baseEnd.value, "baseline");
-      return { process: "anomaly", what: `anomalies against ${baseline.label}`,
-        inputs: { collection: doc.id, variable, baseline: baseline.text, kind: kind.value } };
-    }
-    const out = { collection: doc.id, variable, method: method.value, per: per.value };
-    let what = `the ${method.value === "sen" ? "Sen's slope" : "OLS"} trend per ${per.value}`;
-    if (fitStart.value.trim() || fitEnd.value.trim()) {
-      const period = parsePeriod(fitStart.value || times[0].slice(0, 10),
-        fitEnd.value || times[times.length - 1].slice(0, 10), "fit period");
-      out.datetime = periodInterval(period);
-      what += ` over ${period.label}`;
-    }
-    return { process: "trend", what, inputs: out };
-  }
+    let jobId = null;
+    const busy = (on) => {
+      run.disabled = on;
+      cancel.hidden = !on;
+      cancel.disabled = false;
+      progressBox.hidden = !on;
+      node.setAttribute("aria-busy", on ? "true" : "false");
+    };
 
-  const busy = (on) => {
-    run.disabled = on;
-    cancel.hidden = !on;
-    cancel.disabled = false;
-    progressBox.hidden = !on;
-    node.setAttribute("aria-busy", on ? "true" : "false");
-  };
-
-  async function submit() {
-    error.textContent = "";
-    let request;
-    try {
-      request = inputs();
-    } catch (err) {
-      error.textContent = err.message;
-      return;
-    }
-    controller = new AbortController();
-    jobId = null;
-    busy(true);
-    progress.value = 0;
-    status.textContent = `Submitting a job for ${request.what}…`;
-    try {
-      const { results } = await runJob(request.process, request.inputs, {
-        signal: controller.signal,
-        onUpdate(job) {
-          jobId = job.jobID;
-          const pct = Math.max(0, Math.min(100, Number(job.progress) || 0));
-          progress.value = pct;
-          progress.setAttribute("aria-valuetext", `${pct} %: ${job.message || job.status}`);
-          status.textContent = `Job ${job.status}: ${job.message || ""} (${pct} %)`;
-        },
-      });
-      const derived = results.collection || {};
-      const variables = derived.variables || [];
-      const variable = request.process === "trend" && variables.includes("slope") ? "slope" : variables[0];
-      if (!derived.collection || !variable) throw new Error("the job returned no derived collection");
-      status.textContent = `Done: ${request.what}. Showing the derived layer…`;
-      forgetCollections();
-      onResult({ cid: derived.collection, variable, process: request.process });
-    } catch (err) {
-      if (err.name === "AbortError") return;
-      if (err instanceof JobFailed && err.status.status === "dismissed") {
-        status.textContent = "The job was cancelled.";
-      } else {
-        status.textContent = "";
-        error.textContent = err instanceof JobFailed ? `The job failed: ${err.message}` : `Could not run the job: ${err.message}`;
+    async function submit() {
+      error.textContent = "";
+      const { op, form } = current();
+      let inputs;
+      try {
+        inputs = form.read(getVariable());
+      } catch (err) {
+        error.textContent = err.message;
+        return;
       }
-    } finally {
-      if (!controller.signal.aborted) busy(false);
+      controller = new AbortController();
+      jobId = null;
+      busy(true);
+      progress.value = 0;
+      status.textContent = `Submitting a job for the ${op.label}…`;
+      try {
+        const { results } = await runJob(op.id, inputs, {
+          signal: controller.signal,
+          onUpdate(job) {
+            jobId = job.jobID;
+            const pct = Math.max(0, Math.min(100, Number(job.progress) || 0));
+            progress.value = pct;
+            progress.setAttribute("aria-valuetext", `${pct} %: ${job.message || job.status}`);
+            status.textContent = `Job ${job.status}: ${job.message || ""} (${pct} %)`;
+          },
+        });
+        const derived = results.collection || {};
+        const variable = (derived.variables || [])[0];
+        if (!derived.collection || !variable) throw new Error("the job returned no derived collection");
+        status.textContent = `Done: the ${op.label}. Showing the derived layer…`;
+        forgetCollections();
+        onResult({ cid: derived.collection, variable, process: op.id });
+      } catch (err) {
+        if (err.name === "AbortError") return;
+        if (err instanceof JobFailed && err.status.status === "dismissed") {
+          status.textContent = "The job was cancelled.";
+        } else {
+          status.textContent = "";
+          error.textContent = err instanceof JobFailed ? `The job failed: ${err.message}` : `Could not run the job: ${err.message}`;
+        }
+      } finally {
+        if (!controller.signal.aborted) busy(false);
+      }
     }
-  }
-  run.addEventListener("click", submit);
-  for (const input of [baseStart, baseEnd, fitStart, fitEnd]) {
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !run.disabled) {
-        event.preventDefault();
-        submit();
+    run.addEventListener("click", submit);
+    for (const { form } of forms.values()) {
+      for (const input of form.inputs) {
+        if (input.tagName !== "INPUT" || input.type === "checkbox") continue;
+        input.addEventListener("keydown", (event) => {
+          if (event.key === "Enter" && !run.disabled) {
+            event.preventDefault();
+            submit();
+          }
+        });
+      }
+    }
+    cancel.addEventListener("click", async () => {
+      if (!jobId) return;
+      cancel.disabled = true;
+      status.textContent = "Cancelling the job…";
+      try {
+        await cancelJob(jobId);
+      } catch (err) {
+        error.textContent = `Could not cancel the job: ${err.message}`;
       }
     });
   }
-  cancel.addEventListener("click", async () => {
-    if (!jobId) return;
-    cancel.disabled = true;
-    status.textContent = "Cancelling the job…";
-    try {
-      await cancelJob(jobId);
-    } catch (err) {
-      error.textContent = `Could not cancel the job: ${err.message}`;
-    }
-  });
+
   return {
     node,
     destroy() {
+      destroyed = true;
       if (controller) controller.abort();
     },
   };
 }
+
+const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /**
  * The time-series panel's switch "as anomalies against a baseline" with the baseline's years.

@@ -1,128 +1,32 @@
-"""Helpers every process uses: opening inputs, computing with progress, shaping outputs."""
+"""A run's outputs: series and summaries as JSON, derived cubes published, files written.
+
+:func:`to_outputs` turns an operation's :class:`~spaceclimate.compute.registry.Result` into
+the job's outputs. A derived cube is published as a collection (idempotent: the same request
+on the same data finds the same collection) with its provenance: the operation, its inputs
+and the versions of the collections it read.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-from dask.callbacks import Callback
 
 from spaceclimate import __version__
 from spaceclimate.catalog.derived import build_derived_collection, ensure_bounds
-from spaceclimate.catalog.records import cube_href
-from spaceclimate.compute.cluster import compute_on_cluster, dask_client
-from spaceclimate.compute.subset import estimate_bytes, select_bbox, select_time
-from spaceclimate.errors import InputError, NotFoundError
+from spaceclimate.compute.registry import Operation, OperationInputs, Result
+from spaceclimate.errors import InputError
 from spaceclimate.jobs.env import JobEnv
-from spaceclimate.params import parse_interval
+from spaceclimate.processes.context import JobContext
 from spaceclimate.publish import hub_lock, publish_version
 from spaceclimate.records import SourceRecord
-
-T = TypeVar("T", xr.Dataset, xr.DataArray)
-
-
-def open_input(
-    env: JobEnv, collection_id: str, name: str = "collection"
-) -> tuple[xr.Dataset, dict[str, Any]]:
-    """Return the latest cube of a collection and its STAC document."""
-    try:
-        doc = env.catalog.get_collection(collection_id)
-    except NotFoundError:
-        known = [c["id"] for c in env.catalog.list_collections()]
-        raise NotFoundError(
-            f"inputs.{name}: no collection {collection_id!r}; known: {', '.join(known)}",
-            known=known,
-        ) from None
-    return env.store.open(cube_href(doc)), doc
-
-
-def pick_variable(ds: xr.Dataset, name: str | None, parameter: str = "variable") -> xr.DataArray:
-    """Return a data variable (the first when *name* is None); 404 naming the known ones."""
-    known = [str(v) for v in ds.data_vars]
-    if name is None:
-        return ds[known[0]]
-    if name not in ds.data_vars:
-        raise NotFoundError(
-            f"inputs.{parameter}: no variable {name!r}; known: {', '.join(known)}", known=known
-        )
-    return ds[name]
-
-
-def select(
-    ds: xr.Dataset, datetime_text: str | None = None, bbox: Sequence[float] | None = None
-) -> xr.Dataset:
-    """Select a time range and a bbox of a cube (lazily)."""
-    interval = parse_interval(datetime_text, "inputs.datetime")
-    if interval is not None:
-        if "time" not in ds.dims:
-            raise InputError("inputs.datetime: the collection has no time axis")
-        ds = select_time(ds, interval[0], interval[1], "inputs.datetime")
-        if ds.sizes["time"] == 0:
-            raise InputError("inputs.datetime: no time step in that range")
-    if bbox is not None:
-        ds = select_bbox(ds, (bbox[0], bbox[1], bbox[2], bbox[3]), "inputs.bbox").masked()
-    return ds
-
-
-def input_bytes(ds: xr.Dataset, variables: Sequence[str] | None = None) -> int:
-    """Decoded bytes of the variables a process reads."""
-    if variables:
-        ds = ds[[v for v in variables if v in ds.data_vars]]
-    return estimate_bytes(ds, data_only=True)
-
-
-class _DaskProgress(Callback):  # type: ignore[misc]
-    """Report dask task completion as job progress; stop when the job must stop."""
-
-    def __init__(self, env: JobEnv, low: float, high: float, message: str) -> None:
-        super().__init__()
-        self.env, self.low, self.high, self.message = env, low, high, message
-        self.total = 1
-        self.done = 0
-        self.last = 0.0
-
-    def _start_state(self, _dsk: Any, state: Mapping[str, Any]) -> None:
-        self.total = max(1, sum(len(state[k]) for k in ("ready", "waiting", "running", "finished")))
-
-    def _posttask(self, *_args: Any) -> None:
-        self.done += 1
-        now = time.monotonic()
-        if now - self.last > 0.5:
-            self.last = now
-            self.env.check()
-            self.env.report(
-                self.low + (self.high - self.low) * self.done / self.total, self.message
-            )
-
-
-def compute(env: JobEnv, obj: T, low: float, high: float, message: str, local: bool = False) -> T:
-    """Compute a lazy result with progress between *low* and *high* (fractions of the job).
-
-    With ``SCO_DASK_SCHEDULER`` the work runs on that cluster (progress from its futures; a
-    dismissed job's futures are cancelled there), unless *local* (work that writes files of
-    this machine); otherwise on Dask threads of this process.
-    """
-    env.report(low, message)
-    client = None if local else dask_client(getattr(env.settings, "dask_scheduler", None))
-    if client is not None:
-
-        def progress(done: int, total: int) -> None:
-            env.check()
-            env.report(low + (high - low) * done / max(1, total), message)
-
-        out = compute_on_cluster(client, obj, progress)
-    else:
-        with _DaskProgress(env, low, high, message):
-            out = obj.compute()
-    env.report(high, message)
-    return out
 
 
 def iso_times(values: Any) -> list[str]:
@@ -287,3 +191,76 @@ def _result_item(
         "assets": {},
         "links": [],
     }
+
+
+def _series(result: Result) -> dict[str, Any]:
+    """One series ``{time, values, units, long_name, ...}``, or several on one time axis."""
+    series = result.series
+    if isinstance(series, xr.DataArray):
+        return series_output(series, **result.extra)
+    assert series is not None
+    shaped = {str(name): series_output(series[name]) for name in series.data_vars}
+    first = next(iter(shaped.values()))
+    return {
+        "collection": result.sources[0].id if result.sources else "",
+        "time": first["time"],
+        "variables": {
+            k: {"values": v["values"], "units": v["units"], "long_name": v["long_name"]}
+            for k, v in shaped.items()
+        },
+    }
+
+
+def write_file(ctx: JobContext, ds: xr.Dataset, name: str) -> dict[str, Any]:
+    """Write *ds* to NetCDF in the hub's results folder; return the ``file`` output."""
+    env = ctx.env
+    home = env.settings.resolved_home
+    folder = home / "results" / (env.job_id or uuid.uuid4().hex)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    partial = target.with_suffix(".nc.part")
+    for var in ds.variables.values():
+        var.encoding = {}
+    delayed = ds.to_netcdf(partial, compute=False, engine="netcdf4")
+    ctx.compute(delayed, 0.05, 0.95, "writing NetCDF", local=True)  # a file of this machine
+    partial.replace(target)
+    return {
+        "name": target.name,
+        "size": target.stat().st_size,
+        "path": str(target.relative_to(home)),
+        "type": "application/x-netcdf",
+    }
+
+
+def to_outputs(
+    operation: Operation, ctx: JobContext, inputs: OperationInputs, result: Result
+) -> dict[str, Any]:
+    """Turn an operation's result into the job's outputs (publishing a derived cube)."""
+    outputs: dict[str, Any] = {}
+    if result.series is not None:
+        outputs["series"] = _series(result)
+    if result.summary is not None:
+        outputs["summary"] = result.summary
+    if result.collection is not None:
+        cube = ctx.compute(result.collection, 0.1, 0.85, result.message)
+        outputs["collection"] = publish_derived(
+            ctx.env,
+            process_id=operation.id,
+            inputs=inputs.values(),
+            result=cube,
+            sources=[s.doc for s in result.sources],
+            title=result.title or f"{operation.title}, {result.sources[0].title}",
+            description=result.description or operation.description,
+        )
+    if result.file is not None:
+        outputs["file"] = write_file(ctx, result.file, result.file_name)
+    undeclared = sorted(set(outputs) - set(operation.outputs))
+    if undeclared:
+        raise RuntimeError(f"{operation.id} returned undeclared output(s): {undeclared}")
+    return outputs
+
+
+def run_operation(operation: Operation, env: JobEnv, inputs: OperationInputs) -> dict[str, Any]:
+    """Run *operation* with validated *inputs* in a job's environment; return its outputs."""
+    ctx = JobContext(env)
+    return to_outputs(operation, ctx, inputs, operation.run(ctx, inputs))

@@ -1,0 +1,81 @@
+"""``area-mean``: the area-weighted mean series of a gridded variable over an area."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from spaceclimate.compute import regions
+from spaceclimate.compute.registry import (
+    BBox,
+    CollectionId,
+    Geometry,
+    Interval,
+    Operation,
+    OperationContext,
+    OperationInputs,
+    OutputDef,
+    RegionName,
+    Result,
+    VariableName,
+)
+from spaceclimate.compute.selection import pick_variable, require_grid, select
+from spaceclimate.errors import InputError
+
+
+class AreaMeanInputs(OperationInputs):
+    """Inputs of ``area-mean``."""
+
+    collection: CollectionId
+    variable: VariableName | None = None
+    bbox: BBox | None = None
+    region: RegionName | None = None
+    geometry: Geometry | None = None
+    datetime: Interval | None = None
+
+    one_of: ClassVar[tuple[str, ...]] = ("bbox", "region", "geometry")
+
+
+def run(ctx: OperationContext, inputs: AreaMeanInputs) -> Result:
+    """Mask the area on the cube's grid and average it with true cell areas."""
+    source = ctx.open(inputs.collection)
+    require_grid(source.ds, inputs.collection)
+    if inputs.bbox is None and inputs.region is None and inputs.geometry is None:
+        raise InputError("inputs: give one of bbox, region or geometry")
+    da = pick_variable(select(source.ds, inputs.datetime), inputs.variable)
+    da = ctx.series_shaped(source, da, inputs.datetime)
+    ctx.report(0.05, "masking the area")
+    bbox, geometry = inputs.bbox, inputs.geometry
+    _label, mask = regions.region_mask(da, inputs.region, bbox=bbox, geometry=geometry)
+    n_cells = int(mask.sum())
+    if n_cells == 0:
+        raise InputError("inputs: the area holds no cell centre of the collection's grid")
+    mean = regions.regional_mean(da, inputs.region, bbox=bbox, geometry=geometry)
+    mean = ctx.compute(mean, 0.1, 0.95, "averaging")
+    label = str(mean.coords["region"].values) if "region" in mean.coords else ""
+    if "time" not in mean.dims:
+        first = source.ds["time"].values[0] if "time" in source.ds.coords else 0
+        mean = mean.expand_dims(time=[first])
+    return Result(
+        series=mean,
+        extra={
+            "collection": source.id,
+            "variable": str(da.name),
+            "region": label,
+            "n_cells": n_cells,
+        },
+        sources=[source],
+    )
+
+
+area_mean = Operation(
+    id="area-mean",
+    title="Area-weighted mean time series",
+    description="The mean of a gridded variable over a bounding box, a GeoJSON polygon or a "
+    "named region (IPCC AR6 region or country) at every time step, weighted by true cell "
+    "areas (also on projected grids); cells without data drop out of each step's weights.",
+    inputs=AreaMeanInputs,
+    outputs={"series": OutputDef("Area mean series", "series")},
+    run=run,
+    label="area mean series",
+    order=10,
+)
