@@ -8,6 +8,7 @@ interactive docs at ``/docs``; errors are problem+json.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -30,6 +31,8 @@ from spaceclimate.processes import execute_job
 from spaceclimate.services.context import HubContext
 from spaceclimate.services.routers import RouterPlugin
 
+log = logging.getLogger("spaceclimate.api")
+
 DESCRIPTION = """\
 The data hub of a Space Climate Observatory: satellite climate data records from many
 agencies, harmonised into analysis-ready cubes and served through open standards
@@ -46,11 +49,38 @@ def list_router_plugins() -> list[RouterPlugin]:
     return sorted((p for p in plugins if isinstance(p, RouterPlugin)), key=lambda p: p.order)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Return the hub's application for *settings* (read from the environment when None)."""
-    settings = settings or get_settings()
-    ctx = HubContext(settings)
-    plugins = list_router_plugins()
+def usable_plugins(
+    plugins: list[RouterPlugin], ctx: HubContext
+) -> tuple[list[RouterPlugin], dict[str, str]]:
+    """Split *plugins* into those the hub can serve and, by name, why the others cannot."""
+    capabilities = frozenset(getattr(ctx.catalog, "capabilities", frozenset()))
+    usable: list[RouterPlugin] = []
+    unavailable: dict[str, str] = {}
+    for plugin in plugins:
+        missing = sorted(set(plugin.requires) - capabilities)
+        if missing:
+            unavailable[plugin.name] = (
+                f"the catalog backend {type(ctx.catalog).__name__} cannot do "
+                f"{', '.join(missing)}: {plugin.description or plugin.name} is not served"
+            )
+        else:
+            usable.append(plugin)
+    return usable, unavailable
+
+
+def create_app(settings: Settings | None = None, context: HubContext | None = None) -> FastAPI:
+    """Return the hub's application for *settings* (read from the environment when None).
+
+    *context* gives the services (catalog, store, jobs) instead of opening those *settings*
+    describe. A router plugin whose requirements the catalog backend lacks is not mounted,
+    and the application says so when it is made: a warning in the log and, on the landing
+    page, ``sco:unavailable``.
+    """
+    settings = settings or (context.settings if context else get_settings())
+    ctx = context or HubContext(settings)
+    plugins, unavailable = usable_plugins(list_router_plugins(), ctx)
+    for name, reason in unavailable.items():
+        log.warning("router %s: %s", name, reason)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -82,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.plugins = plugins
+    app.state.unavailable = unavailable
     install_error_handlers(app)
     for plugin in plugins:
         app.include_router(

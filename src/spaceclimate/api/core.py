@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from spaceclimate import __version__
 from spaceclimate.api.urls import base_url
 from spaceclimate.services.context import HubContext
+from spaceclimate.services.deps import Context
 from spaceclimate.services.routers import RouterPlugin
 
 OGC_COMMON = (
@@ -35,7 +36,7 @@ def build(ctx: HubContext) -> APIRouter:
         operation_id="coreReady",
         responses={503: {"description": "Catalog or store unreachable"}},
     )
-    def ready() -> JSONResponse:
+    def ready(*, ctx: Context) -> JSONResponse:
         """Answer 200 when the catalog answers and the store is reachable, else 503."""
         checks: dict[str, str] = {}
         try:
@@ -59,7 +60,7 @@ def build(ctx: HubContext) -> APIRouter:
         return {"conformsTo": classes}
 
     @router.get("/", summary="Landing page", operation_id="coreLanding")
-    def landing(request: Request) -> dict[str, Any]:
+    def landing(request: Request, *, ctx: Context) -> dict[str, Any]:
         """Describe the hub and link every API it serves."""
         base = base_url(request, ctx)
         links = [
@@ -82,12 +83,16 @@ def build(ctx: HubContext) -> APIRouter:
                         "type": "application/json",
                     }
                 )
-        return {
+        body: dict[str, Any] = {
             "title": "spaceclimate hub",
             "description": "Satellite climate data records of many agencies, harmonised.",
             "version": __version__,
             "links": links,
         }
+        unavailable = getattr(request.app.state, "unavailable", {})
+        if unavailable:  # what this hub's backends cannot serve, and why
+            body["sco:unavailable"] = dict(unavailable)
+        return body
 
     return router
 

@@ -32,6 +32,7 @@ from spaceclimate.compute.subset import (
 from spaceclimate.errors import InputError
 from spaceclimate.params import parse_bbox, parse_interval, parse_list
 from spaceclimate.services.context import HubContext, human_bytes
+from spaceclimate.services.deps import Context
 from spaceclimate.services.routers import RouterPlugin
 
 #: Download formats by the lower-case names ``format`` accepts.
@@ -102,6 +103,7 @@ def build(ctx: HubContext) -> APIRouter:
     router = APIRouter()
 
     def plan(
+        ctx: HubContext,
         request: Request,
         collection_id: str,
         bbox: str | None,
@@ -132,7 +134,7 @@ def build(ctx: HubContext) -> APIRouter:
 
     @router.get("/", summary="Downloadable collections", operation_id="downloadsIndex")
     @router.get("", include_in_schema=False)
-    def index(request: Request) -> dict[str, Any]:
+    def index(request: Request, *, ctx: Context) -> dict[str, Any]:
         """List every collection with its download and estimate links."""
         base = base_url(request, ctx)
         entries = []
@@ -183,9 +185,11 @@ def build(ctx: HubContext) -> APIRouter:
         datetime_: str | None = Query(None, alias="datetime", description=DATETIME_HELP),
         variables: str | None = Query(None, description=VARIABLES_HELP),
         format_: str | None = Query(None, alias="format", description=FORMAT_HELP),
+        *,
+        ctx: Context,
     ) -> dict[str, Any]:
         """Answer the decoded size of a download and whether it fits the synchronous limit."""
-        p = plan(request, collection_id, bbox, datetime_, variables, format_)
+        p = plan(ctx, request, collection_id, bbox, datetime_, variables, format_)
         size = estimate_bytes(p.data)
         return {
             "collection": collection_id,
@@ -215,9 +219,11 @@ def build(ctx: HubContext) -> APIRouter:
         datetime_: str | None = Query(None, alias="datetime", description=DATETIME_HELP),
         variables: str | None = Query(None, description=VARIABLES_HELP),
         format_: str | None = Query(None, alias="format", description=FORMAT_HELP),
+        *,
+        ctx: Context,
     ) -> Response:
         """Answer a selection of a collection's cube as a file (413 over the size limit)."""
-        p = plan(request, collection_id, bbox, datetime_, variables, format_)
+        p = plan(ctx, request, collection_id, bbox, datetime_, variables, format_)
         ctx.check_size(estimate_bytes(p.data), f"this download of {collection_id!r}")
         name = export.filename(collection_id, p.data, EXTENSIONS[p.fmt])
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}

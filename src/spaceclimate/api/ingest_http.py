@@ -40,6 +40,7 @@ from spaceclimate.ingest.remote import (
     write_request,
 )
 from spaceclimate.services.context import HubContext
+from spaceclimate.services.deps import Context
 from spaceclimate.services.routers import RouterPlugin
 
 MAX_FILES = 1000
@@ -99,6 +100,7 @@ def build(ctx: HubContext) -> APIRouter:
     require_key = key_dependency(ctx)
 
     def submit(
+        ctx: HubContext,
         request: Request,
         key: ApiKey,
         names: list[str],
@@ -153,7 +155,9 @@ def build(ctx: HubContext) -> APIRouter:
         },
         openapi_extra={"requestBody": _BODY},
     )
-    async def ingest(request: Request, key: ApiKey = Depends(require_key)) -> JSONResponse:
+    async def ingest(
+        request: Request, ctx: Context, key: ApiKey = Depends(require_key)
+    ) -> JSONResponse:
         """Queue an ingest of uploaded files (multipart) or of URLs (JSON); 201 with the job."""
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "multipart/form-data":
@@ -163,7 +167,7 @@ def build(ctx: HubContext) -> APIRouter:
                 raise InputError("files: send one or more files as multipart parts named 'files'")
             names = [safe_name(f.filename or "", f"files[{i}]") for i, f in enumerate(uploads)]
             recipe = _recipe(form.get("recipe"))
-            return await run_in_threadpool(submit, request, key, names, uploads, [], recipe)
+            return await run_in_threadpool(submit, ctx, request, key, names, uploads, [], recipe)
         if kind == "application/json":
             try:
                 body = await request.json()
@@ -177,7 +181,7 @@ def build(ctx: HubContext) -> APIRouter:
             urls = check_urls(body.get("urls"), ctx.settings.ingest_url_prefixes)
             names = [safe_name(urlsplit(u).path, f"urls[{i}]") for i, u in enumerate(urls)]
             recipe = _recipe(body.get("recipe"))
-            return await run_in_threadpool(submit, request, key, names, [], urls, recipe)
+            return await run_in_threadpool(submit, ctx, request, key, names, [], urls, recipe)
         raise InputError(
             "Content-Type: send multipart/form-data (files) or application/json (urls)"
         )

@@ -18,6 +18,7 @@ from spaceclimate.api.urls import base_url
 from spaceclimate.catalog.validate import parse_instant
 from spaceclimate.ops.metrics import MEDIA_TYPE, render
 from spaceclimate.services.context import HubContext
+from spaceclimate.services.deps import Context
 from spaceclimate.services.routers import RouterPlugin
 
 ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -39,7 +40,7 @@ def build(ctx: HubContext) -> APIRouter:
         response_class=Response,
         responses={200: {"description": "Prometheus text format", "content": {MEDIA_TYPE: {}}}},
     )
-    def metrics() -> Response:
+    def metrics(*, ctx: Context) -> Response:
         """Requests, latencies, bytes, rate limits, workers, jobs by state (all workers)."""
         return Response(render(ctx), media_type=MEDIA_TYPE)
 
@@ -58,6 +59,8 @@ def build(ctx: HubContext) -> APIRouter:
         since: Annotated[str | None, Query(description="RFC 3339 time", max_length=40)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         admin: ApiKey = Depends(require_admin),
+        *,
+        ctx: Context,
     ) -> dict[str, Any]:
         """Who published what and when, newest first (filter by collection, key, action)."""
         start = parse_instant(since, "parameter 'since'") if since else None

@@ -27,6 +27,7 @@ from spaceclimate.processes import execute_job, get_operation, list_operations
 from spaceclimate.processes.describe import description_document
 from spaceclimate.processes.estimate import estimate
 from spaceclimate.services.context import HubContext, human_bytes
+from spaceclimate.services.deps import Context
 from spaceclimate.services.routers import RouterPlugin
 
 CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf"
@@ -118,11 +119,11 @@ def build(ctx: HubContext) -> APIRouter:
     """Return the Processes, jobs and regions router."""
     router = APIRouter()
 
-    def env(job_id: str | None = None) -> JobEnv:
+    def env(ctx: HubContext, job_id: str | None = None) -> JobEnv:
         return JobEnv(ctx.settings, ctx.catalog, ctx.store, job_id=job_id)
 
     @router.get("/processes", summary="List processes", operation_id="processesList")
-    def processes(request: Request) -> dict[str, Any]:
+    def processes(request: Request, *, ctx: Context) -> dict[str, Any]:
         """The processes the hub runs."""
         base = base_url(request, ctx)
         summaries = []
@@ -139,7 +140,7 @@ def build(ctx: HubContext) -> APIRouter:
     @router.get(
         "/processes/{process_id}", summary="Describe a process", operation_id="processesGet"
     )
-    def process(process_id: str, request: Request) -> dict[str, Any]:
+    def process(process_id: str, request: Request, *, ctx: Context) -> dict[str, Any]:
         """A process's inputs and outputs."""
         return description_document(get_operation(process_id), base_url(request, ctx))
 
@@ -166,6 +167,8 @@ def build(ctx: HubContext) -> APIRouter:
             ],
         ),
         prefer: str | None = Header(default=None, description="respond-async for a job"),
+        *,
+        ctx: Context,
     ) -> Any:
         """Run a process: at once (small requests) or as a job (``Prefer: respond-async``)."""
         base = base_url(request, ctx)
@@ -174,7 +177,7 @@ def build(ctx: HubContext) -> APIRouter:
         limit = body.get("sco:time_limit", ctx.settings.job_time_limit)
         if not isinstance(limit, int | float) or not 1 <= float(limit) <= MAX_TIME_LIMIT:
             raise InputError(f"sco:time_limit: seconds between 1 and {MAX_TIME_LIMIT:g}")
-        size = estimate(operation, env(), inputs)
+        size = estimate(operation, env(ctx), inputs)
         if prefer and "respond-async" in prefer.replace(" ", "").lower():
             job = ctx.jobs.create(process_id, inputs.values(), float(limit))
             return JSONResponse(
@@ -216,6 +219,8 @@ def build(ctx: HubContext) -> APIRouter:
         ),
         process_id: str | None = Query(default=None, alias="processID", max_length=100),
         limit: int = Query(default=100, ge=1, le=1000),
+        *,
+        ctx: Context,
     ) -> dict[str, Any]:
         """Jobs, newest first."""
         base = base_url(request, ctx)
@@ -226,12 +231,12 @@ def build(ctx: HubContext) -> APIRouter:
         }
 
     @router.get("/jobs/{job_id}", summary="Job status", operation_id="jobsGet")
-    def job(job_id: str, request: Request) -> dict[str, Any]:
+    def job(job_id: str, request: Request, *, ctx: Context) -> dict[str, Any]:
         """A job's status and progress."""
         return status_info(ctx.jobs.get(job_id), base_url(request, ctx))
 
     @router.delete("/jobs/{job_id}", summary="Dismiss a job", operation_id="jobsDismiss")
-    def dismiss(job_id: str, request: Request) -> dict[str, Any]:
+    def dismiss(job_id: str, request: Request, *, ctx: Context) -> dict[str, Any]:
         """Cancel a queued or running job."""
         job = ctx.jobs.dismiss(job_id)
         deadline = time.monotonic() + 2.0
@@ -241,7 +246,7 @@ def build(ctx: HubContext) -> APIRouter:
         return status_info(job, base_url(request, ctx))
 
     @router.get("/jobs/{job_id}/results", summary="Job results", operation_id="jobsResults")
-    def results(job_id: str, request: Request) -> dict[str, Any]:
+    def results(job_id: str, request: Request, *, ctx: Context) -> dict[str, Any]:
         """The outputs of a successful job."""
         job = ctx.jobs.get(job_id)
         if job.status in ("accepted", "running"):
@@ -253,7 +258,7 @@ def build(ctx: HubContext) -> APIRouter:
     @router.get(
         "/jobs/{job_id}/results/file", summary="Job result file", operation_id="jobsResultFile"
     )
-    def result_file(job_id: str) -> FileResponse:
+    def result_file(job_id: str, *, ctx: Context) -> FileResponse:
         """The file a job wrote (subset)."""
         job = ctx.jobs.get(job_id)
         file = (job.results or {}).get("file") if job.status == "successful" else None

@@ -36,6 +36,7 @@ from spaceclimate.errors import ConflictError, ForbiddenError, InputError, NotFo
 from spaceclimate.processes import list_operations
 from spaceclimate.publish.transactions import CatalogWriter, Current
 from spaceclimate.services.context import HubContext
+from spaceclimate.services.deps import Context
 from spaceclimate.services.routers import RouterPlugin
 
 STAC_API = "https://api.stacspec.org"
@@ -155,8 +156,8 @@ def _stamped(item: dict[str, Any], version: int) -> dict[str, Any]:
 def build(ctx: HubContext) -> APIRouter:
     """Return the STAC Transactions router (mounted at ``/stac``)."""
     router = APIRouter()
-    if not isinstance(ctx.catalog, SQLCatalogBackend):
-        return router  # transactions need the SQL catalog's versions and audit table
+    if not isinstance(ctx.catalog, SQLCatalogBackend):  # the plugin requires "transactions"
+        raise TypeError(f"{type(ctx.catalog).__name__} claims transactions it cannot do")
     access = access_for(ctx)
     writer = CatalogWriter(ctx.catalog, access.audit, ctx.settings.resolved_home)
     require_key = key_dependency(ctx)
@@ -173,6 +174,8 @@ def build(ctx: HubContext) -> APIRouter:
         request: Request,
         body: dict[str, Any] = Body(..., examples=[_COLLECTION_EXAMPLE]),
         key: ApiKey = Key,
+        *,
+        ctx: Context,
     ) -> JSONResponse:
         """Create a collection whose data are held elsewhere (409 when the id exists)."""
         base = base_url(request, ctx)
@@ -212,6 +215,8 @@ def build(ctx: HubContext) -> APIRouter:
         collection_id: str,
         body: dict[str, Any] = Body(..., examples=[_COLLECTION_EXAMPLE]),
         key: ApiKey = Key,
+        *,
+        ctx: Context,
     ) -> JSONResponse:
         """Replace a collection's document (a cube collection keeps its cube's fields)."""
         base = base_url(request, ctx)
@@ -280,6 +285,8 @@ def build(ctx: HubContext) -> APIRouter:
             examples=[_ITEM_EXAMPLE],
         ),
         key: ApiKey = Key,
+        *,
+        ctx: Context,
     ) -> JSONResponse:
         """Add an item (or a FeatureCollection of items) as the collection's next version."""
         base = base_url(request, ctx)
@@ -344,6 +351,8 @@ def build(ctx: HubContext) -> APIRouter:
         item_id: str,
         body: dict[str, Any] = Body(..., examples=[_ITEM_EXAMPLE]),
         key: ApiKey = Key,
+        *,
+        ctx: Context,
     ) -> JSONResponse:
         """Replace one item (its id must match the path)."""
         base = base_url(request, ctx)
@@ -407,4 +416,5 @@ plugin = RouterPlugin(
     conformance=CONFORMANCE,
     description="STAC Transactions: create, replace and delete collections and items (API key)",
     order=11,
+    requires=("transactions",),
 )

@@ -36,6 +36,7 @@ from spaceclimate.api.urls import base_url
 from spaceclimate.catalog.records import cube_href, has_cube
 from spaceclimate.errors import InputError, NotFoundError
 from spaceclimate.services.context import HubContext
+from spaceclimate.services.deps import Context
 from spaceclimate.services.routers import RouterPlugin
 from spaceclimate.store.remote import ObjectPath
 
@@ -269,7 +270,7 @@ def build(ctx: HubContext) -> APIRouter:
     resolver = CubeResolver(ctx)
 
     @router.get("/", summary="Cubes served as Zarr", operation_id="zarrIndex")
-    def index(request: Request) -> dict[str, Any]:
+    def index(request: Request, *, ctx: Context) -> dict[str, Any]:
         """List every collection whose latest cube is served, with its Zarr root URL."""
         base = base_url(request, ctx)
         cubes = [
@@ -283,12 +284,12 @@ def build(ctx: HubContext) -> APIRouter:
         ]
         return {"cubes": cubes, "links": [{"rel": "self", "href": f"{base}/zarr/"}]}
 
-    def root(request: Request, cid: str) -> dict[str, Any]:
+    def root(request: Request, cid: str, *, ctx: Context) -> dict[str, Any]:
         """Describe the latest cube of *cid* and how to open it."""
         href, version = resolver.latest(cid)
         return _describe(request, ctx, cid, href, version, versioned=False)
 
-    def file(request: Request, cid: str, path: str) -> Response:
+    def file(request: Request, cid: str, path: str, *, ctx: Context) -> Response:
         """Serve ``zarr.json`` or a chunk of the latest cube, or of version ``v{N}/...``."""
         head, _, rest = path.partition("/")
         match = VERSION_SEGMENT.match(head)

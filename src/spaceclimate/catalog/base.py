@@ -64,6 +64,10 @@ class SearchResult:
 class CatalogBackend(Protocol):
     """What every catalog backend provides (registered under ``spaceclimate.catalog_backends``)."""
 
+    #: What the backend can do beyond search and publishing: ``"transactions"`` (STAC
+    #: transactions with versions and an audit log in the same database).
+    capabilities: frozenset[str]
+
     def __init__(self, url: str) -> None: ...
 
     def init(self) -> None:

@@ -121,6 +121,8 @@ class SQLCatalogBackend:
         Connection pool of a server database; default from ``SCO_CATALOG_POOL_*``.
     """
 
+    capabilities: frozenset[str] = frozenset({"transactions"})
+
     def __init__(self, url: str, pool: PoolSettings | None = None) -> None:
         self.url = normalise_url(url)
         self.engine: Engine = create_db_engine(self.url, pool)

@@ -18,6 +18,7 @@ from spaceclimate.portal.native import NativeRenderer
 from spaceclimate.portal.thumbnails import ThumbnailMaker
 from spaceclimate.portal.vendor import missing_assets
 from spaceclimate.services.context import HubContext
+from spaceclimate.services.deps import Context
 
 STATIC = Path(__file__).resolve().parent / "static"
 INDEX = STATIC / "index.html"
@@ -148,7 +149,7 @@ def build(ctx: HubContext) -> APIRouter:
     )
 
     @router.get("/portal", include_in_schema=False)
-    def portal_redirect(request: Request) -> RedirectResponse:
+    def portal_redirect(request: Request, *, ctx: Context) -> RedirectResponse:
         """Send ``/portal`` to ``/portal/``."""
         return RedirectResponse(f"{base_path(ctx)}/portal/", status_code=307)
 
@@ -158,7 +159,7 @@ def build(ctx: HubContext) -> APIRouter:
         operation_id="portalPage",
         response_class=HTMLResponse,
     )
-    def portal_page() -> HTMLResponse:
+    def portal_page(*, ctx: Context) -> HTMLResponse:
         """The portal's single page: catalog, map viewer, charts, comparison, downloads."""
         return page(ctx)
 

@@ -36,11 +36,19 @@ def human_bytes(n: float) -> str:
 class HubContext:
     """Shared state of one API process: settings, catalog, store and a cache of open cubes."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        catalog: CatalogBackend | None = None,
+        store: CubeStore | None = None,
+        jobs: JobStore | None = None,
+    ) -> None:
+        """Open the services *settings* describe; any of them may be given instead."""
         self.settings = settings
-        self.catalog: CatalogBackend = open_catalog(settings.resolved_catalog_url)
-        self.store: CubeStore = open_store(settings)
-        self.jobs = JobStore(settings.resolved_catalog_url)
+        self.catalog: CatalogBackend = catalog or open_catalog(settings.resolved_catalog_url)
+        self.store: CubeStore = store or open_store(settings)
+        self.jobs = jobs or JobStore(settings.resolved_catalog_url)
         self._cubes: OrderedDict[str, xr.Dataset] = OrderedDict()
         self._lock = threading.Lock()
 

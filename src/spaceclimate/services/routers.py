@@ -28,6 +28,10 @@ class RouterPlugin:
         Conformance class URIs the router implements (listed at ``/conformance``).
     description
         One line shown on the landing page and in the OpenAPI tags.
+    requires
+        Capabilities the catalog backend must have (its ``capabilities``), e.g.
+        ``"transactions"``; without them the router is not mounted and the application says so
+        when it starts (a warning, and ``sco:unavailable`` on the landing page).
     order
         Mounting order (lower first); routes of the root router go last so they never shadow.
     """
@@ -38,3 +42,4 @@ class RouterPlugin:
     conformance: tuple[str, ...] = field(default_factory=tuple)
     description: str = ""
     order: int = 100
+    requires: tuple[str, ...] = field(default_factory=tuple)

@@ -45,6 +45,7 @@ from spaceclimate.compute.subset import (
 from spaceclimate.errors import InputError
 from spaceclimate.params import parse_bbox, parse_interval, parse_list
 from spaceclimate.services.context import HubContext
+from spaceclimate.services.deps import Context
 
 QueryKind = Literal["position", "area", "cube"]
 
@@ -109,12 +110,13 @@ def build(ctx: HubContext) -> APIRouter:
     """Return the EDR router."""
     router = APIRouter()
 
-    def gridded_collection(collection_id: str) -> dict[str, Any]:
+    def gridded_collection(ctx: HubContext, collection_id: str) -> dict[str, Any]:
         collection = ctx.collection(collection_id)
         require_gridded(collection)
         return collection
 
     def run_query(
+        ctx: HubContext,
         kind: QueryKind,
         request: Request,
         collection_id: str,
@@ -128,7 +130,7 @@ def build(ctx: HubContext) -> APIRouter:
     ) -> Response:
         fmt = output_format(f, request.headers.get("accept"))
         check_crs(crs)
-        collection = gridded_collection(collection_id)
+        collection = gridded_collection(ctx, collection_id)
         names = ctx.check_variables(collection_id, parse_list(parameter_name))
         interval = parse_interval(datetime_)
         levels, between = parse_z(z)
@@ -169,7 +171,7 @@ def build(ctx: HubContext) -> APIRouter:
 
     @router.get("", summary="EDR landing page", operation_id="edrLanding")
     @router.get("/", include_in_schema=False)
-    def landing(request: Request) -> dict[str, Any]:
+    def landing(request: Request, *, ctx: Context) -> dict[str, Any]:
         """Describe the EDR API and link its conformance and collections."""
         base = base_url(request, ctx)
         return {
@@ -199,7 +201,7 @@ def build(ctx: HubContext) -> APIRouter:
         return {"conformsTo": [*OGC_COMMON, *CONFORMANCE]}
 
     @router.get("/collections", summary="Gridded collections", operation_id="edrCollections")
-    def collections(request: Request) -> dict[str, Any]:
+    def collections(request: Request, *, ctx: Context) -> dict[str, Any]:
         """List the gridded collections with their extents, parameters and data queries."""
         base = base_url(request, ctx)
         docs = [c for c in ctx.catalog.list_collections() if is_gridded(c)]
@@ -214,9 +216,9 @@ def build(ctx: HubContext) -> APIRouter:
     @router.get(
         "/collections/{collection_id}", summary="A gridded collection", operation_id="edrCollection"
     )
-    def collection(request: Request, collection_id: str) -> dict[str, Any]:
+    def collection(request: Request, collection_id: str, *, ctx: Context) -> dict[str, Any]:
         """Describe one gridded collection (404 unknown, 400 gridless)."""
-        return edr_collection(base_url(request, ctx), gridded_collection(collection_id))
+        return edr_collection(base_url(request, ctx), gridded_collection(ctx, collection_id))
 
     @router.get(
         "/collections/{collection_id}/position",
@@ -236,10 +238,22 @@ def build(ctx: HubContext) -> APIRouter:
         f: str | None = Query(None, description=F_HELP),
         crs: str | None = Query(None, description="Only CRS84"),
         bbox: str | None = Query(None, include_in_schema=False),
+        *,
+        ctx: Context,
     ) -> Response:
         """Answer the values of the grid cell nearest a point, over time."""
         return run_query(
-            "position", request, collection_id, coords, bbox, datetime_, parameter_name, z, f, crs
+            ctx,
+            "position",
+            request,
+            collection_id,
+            coords,
+            bbox,
+            datetime_,
+            parameter_name,
+            z,
+            f,
+            crs,
         )
 
     @router.get(
@@ -260,10 +274,12 @@ def build(ctx: HubContext) -> APIRouter:
         z: str | None = Query(None, description=Z_HELP),
         f: str | None = Query(None, description=F_HELP),
         crs: str | None = Query(None, description="Only CRS84"),
+        *,
+        ctx: Context,
     ) -> Response:
         """Answer every grid cell whose centre lies inside a polygon (or a bbox)."""
         return run_query(
-            "area", request, collection_id, coords, bbox, datetime_, parameter_name, z, f, crs
+            ctx, "area", request, collection_id, coords, bbox, datetime_, parameter_name, z, f, crs
         )
 
     @router.get(
@@ -283,10 +299,12 @@ def build(ctx: HubContext) -> APIRouter:
         z: str | None = Query(None, description=Z_HELP),
         f: str | None = Query(None, description=F_HELP),
         crs: str | None = Query(None, description="Only CRS84"),
+        *,
+        ctx: Context,
     ) -> Response:
         """Answer every grid cell of a bbox."""
         return run_query(
-            "cube", request, collection_id, None, bbox, datetime_, parameter_name, z, f, crs
+            ctx, "cube", request, collection_id, None, bbox, datetime_, parameter_name, z, f, crs
         )
 
     return router

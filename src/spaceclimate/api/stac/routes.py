@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -16,6 +17,7 @@ from spaceclimate.api.stac.search import (
     DEFAULT_ITEM_LIMIT,
     MAX_LIMIT,
     ItemSearch,
+    ItemSearchParams,
     SearchBody,
     collection_search,
     from_get,
@@ -28,6 +30,7 @@ from spaceclimate.api.urls import base_url
 from spaceclimate.catalog import SearchResult
 from spaceclimate.errors import InputError, NotFoundError
 from spaceclimate.services.context import HubContext
+from spaceclimate.services.deps import Context
 
 #: How many known item ids a 404 for an unknown item lists.
 KNOWN_ITEMS_SHOWN = 20
@@ -77,37 +80,39 @@ def _item_params(
     q: Annotated[str | None, Query(description=_DOC["q"])] = None,
     ecv: Annotated[str | None, Query(description=_DOC["ecv"])] = None,
     agency: Annotated[str | None, Query(description=_DOC["agency"])] = None,
-) -> dict[str, Any]:
+) -> ItemSearchParams:
     """Collect the GET parameters shared by item search and a collection's items."""
-    return {
-        "bbox": bbox,
-        "intersects": intersects,
-        "datetime": datetime_,
-        "ids": ids,
-        "limit": limit,
-        "token": token,
-        "filter": filter_,
-        "filter-lang": filter_lang,
-        "filter-crs": filter_crs,
-        "sortby": sortby,
-        "fields": fields,
-        "q": q,
-        "ecv": ecv,
-        "agency": agency,
-    }
+    return ItemSearchParams(
+        bbox=bbox,
+        intersects=intersects,
+        datetime=datetime_,
+        ids=ids,
+        limit=limit,
+        token=token,
+        filter=filter_,
+        filter_lang=filter_lang,
+        filter_crs=filter_crs,
+        sortby=sortby,
+        fields=fields,
+        q=q,
+        ecv=ecv,
+        agency=agency,
+    )
 
 
-ItemParams = Annotated[dict[str, Any], Depends(_item_params)]
+ItemParams = Annotated[ItemSearchParams, Depends(_item_params)]
 
 
 def build(ctx: HubContext) -> APIRouter:
     """Return the STAC API router."""
     router = APIRouter()
 
-    def collection_or_404(cid: str) -> dict[str, Any]:
+    def collection_or_404(ctx: HubContext, cid: str) -> dict[str, Any]:
         return ctx.collection(cid)
 
-    def run(search: ItemSearch, base: str) -> tuple[list[dict[str, Any]], SearchResult]:
+    def run(
+        ctx: HubContext, search: ItemSearch, base: str
+    ) -> tuple[list[dict[str, Any]], SearchResult]:
         """Search (the catalog looks the named collections up on the same connection)."""
         result = ctx.catalog.search(search.query)
         if result.unknown_collections:
@@ -138,7 +143,7 @@ def build(ctx: HubContext) -> APIRouter:
         return list(dict.fromkeys([*CONFORMANCE, *extra]))
 
     @router.get("", summary="STAC landing page", operation_id="stacLanding")
-    def landing(request: Request) -> JSONResponse:
+    def landing(request: Request, *, ctx: Context) -> JSONResponse:
         """The STAC API root: a Catalog linking conformance, collections, search and docs."""
         base = base_url(request, ctx)
         collections = ctx.catalog.list_collections()
@@ -157,7 +162,7 @@ def build(ctx: HubContext) -> APIRouter:
         operation_id="stacQueryables",
         responses={200: {"content": {L.SCHEMA_JSON: {}}}},
     )
-    def queryables(request: Request) -> JSONResponse:
+    def queryables(request: Request, *, ctx: Context) -> JSONResponse:
         """JSON Schema of the properties that filters and sortby may name."""
         href = f"{L.stac_root(base_url(request, ctx))}/queryables"
         doc = schema_document(href, "Queryables of the hub's STAC items")
@@ -180,6 +185,8 @@ def build(ctx: HubContext) -> APIRouter:
             DEFAULT_COLLECTION_LIMIT
         ),
         token: Annotated[str | None, Query(description=_DOC["token"])] = None,
+        *,
+        ctx: Context,
     ) -> JSONResponse:
         """List collections, optionally searched by bbox, time, free text, ECV and agency."""
         base = base_url(request, ctx)
@@ -214,9 +221,9 @@ def build(ctx: HubContext) -> APIRouter:
     @router.get(
         "/collections/{collection_id}", summary="One collection", operation_id="stacCollection"
     )
-    def collection(request: Request, collection_id: str) -> JSONResponse:
+    def collection(request: Request, collection_id: str, *, ctx: Context) -> JSONResponse:
         """A STAC Collection with links to its items, Zarr cube, tiles and EDR endpoint."""
-        doc = collection_or_404(collection_id)
+        doc = collection_or_404(ctx, collection_id)
         return _json(L.collection_out(doc, base_url(request, ctx)))
 
     @router.get(
@@ -225,9 +232,11 @@ def build(ctx: HubContext) -> APIRouter:
         operation_id="stacCollectionQueryables",
         responses={200: {"content": {L.SCHEMA_JSON: {}}}},
     )
-    def collection_queryables(request: Request, collection_id: str) -> JSONResponse:
+    def collection_queryables(
+        request: Request, collection_id: str, *, ctx: Context
+    ) -> JSONResponse:
         """JSON Schema of the properties filters on this collection's items may name."""
-        collection_or_404(collection_id)
+        collection_or_404(ctx, collection_id)
         href = f"{L.collection_href(base_url(request, ctx), collection_id)}/queryables"
         doc = schema_document(href, f"Queryables of the items of {collection_id}")
         return _json(doc, L.SCHEMA_JSON)
@@ -239,12 +248,14 @@ def build(ctx: HubContext) -> APIRouter:
         operation_id="stacItems",
         responses={200: {"content": {L.GEOJSON: {}}}},
     )
-    def items(request: Request, collection_id: str, params: ItemParams) -> JSONResponse:
+    def items(
+        request: Request, collection_id: str, params: ItemParams, *, ctx: Context
+    ) -> JSONResponse:
         """A page of the items of a collection (with the item search parameters)."""
-        collection_or_404(collection_id)
+        collection_or_404(ctx, collection_id)
         base = base_url(request, ctx)
         search = restrict_to_collection(from_get(params), collection_id)
-        features, result = run(search, base)
+        features, result = run(ctx, search, base)
         url = f"{base}{request.url.path}"
         here = L.collection_href(base, collection_id)
         links = [
@@ -267,9 +278,9 @@ def build(ctx: HubContext) -> APIRouter:
         operation_id="stacItem",
         responses={200: {"content": {L.GEOJSON: {}}}},
     )
-    def item(request: Request, collection_id: str, item_id: str) -> JSONResponse:
+    def item(request: Request, collection_id: str, item_id: str, *, ctx: Context) -> JSONResponse:
         """A STAC Item, its source asset served as a NetCDF download of its slice."""
-        collection_or_404(collection_id)
+        collection_or_404(ctx, collection_id)
         try:
             doc = ctx.catalog.get_item(collection_id, item_id)
         except NotFoundError:
@@ -296,11 +307,13 @@ def build(ctx: HubContext) -> APIRouter:
         collections: Annotated[
             str | None, Query(description="Comma-separated collection ids.")
         ] = None,
+        *,
+        ctx: Context,
     ) -> JSONResponse:
         """Search items across collections."""
         base = base_url(request, ctx)
-        search = from_get({**params, "collections": collections})
-        features, result = run(search, base)
+        search = from_get(replace(params, collections=collections))
+        features, result = run(ctx, search, base)
         url = f"{base}{request.url.path}"
         links = [
             L.link("self", f"{url}?{request.url.query}" if request.url.query else url, L.GEOJSON),
@@ -321,13 +334,13 @@ def build(ctx: HubContext) -> APIRouter:
         responses={200: {"content": {L.GEOJSON: {}}}},
     )
     def search_post(
-        request: Request, body: Annotated[SearchBody | None, Body()] = None
+        request: Request, body: Annotated[SearchBody | None, Body()] = None, *, ctx: Context
     ) -> JSONResponse:
         """Search items across collections; the body is STAC item search JSON."""
         body = body or SearchBody.model_validate({})
         base = base_url(request, ctx)
         search = from_post(body)
-        features, result = run(search, base)
+        features, result = run(ctx, search, base)
         url = f"{base}{request.url.path}"
         sent = body.model_dump(by_alias=True, exclude_none=True)
         sent.pop("token", None)

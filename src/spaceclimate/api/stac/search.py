@@ -81,6 +81,27 @@ class SearchBody(BaseModel):
 
 
 @dataclass(frozen=True)
+class ItemSearchParams:
+    """The GET form of an item search: every query parameter, as the client sent it."""
+
+    bbox: str | None = None
+    intersects: str | None = None
+    datetime: str | None = None
+    ids: str | None = None
+    collections: str | None = None
+    limit: int = DEFAULT_ITEM_LIMIT
+    token: str | None = None
+    filter: str | None = None
+    filter_lang: str | None = None
+    filter_crs: str | None = None
+    sortby: str | None = None
+    fields: str | None = None
+    q: str | None = None
+    ecv: str | None = None
+    agency: str | None = None
+
+
+@dataclass(frozen=True)
 class ItemSearch:
     """A normalised item search: the catalog query and the fields to return."""
 
@@ -171,25 +192,25 @@ def item_search(
     return ItemSearch(query, fields)
 
 
-def from_get(params: dict[str, Any]) -> ItemSearch:
-    """Build an item search from GET query parameters (``limit`` already an int)."""
+def from_get(params: ItemSearchParams) -> ItemSearch:
+    """Build an item search from GET query parameters."""
     return item_search(
-        bbox=params.get("bbox"),
-        intersects=_intersects_text(params.get("intersects")),
-        datetime=params.get("datetime"),
-        ids=parse_list(params.get("ids")),
-        collections=parse_list(params.get("collections")),
-        limit=int(params.get("limit") or DEFAULT_ITEM_LIMIT),
-        token=params.get("token"),
-        filter_value=params.get("filter"),
-        filter_lang=params.get("filter-lang"),
-        filter_crs=params.get("filter-crs"),
+        bbox=params.bbox,
+        intersects=_intersects_text(params.intersects),
+        datetime=params.datetime,
+        ids=parse_list(params.ids),
+        collections=parse_list(params.collections),
+        limit=params.limit,
+        token=params.token,
+        filter_value=params.filter,
+        filter_lang=params.filter_lang,
+        filter_crs=params.filter_crs,
         default_filter_lang="cql2-text",
-        sortby=params.get("sortby") or None,
-        fields=parse_fields_text(params.get("fields")),
-        q=params.get("q"),
-        ecv=params.get("ecv"),
-        agency=params.get("agency"),
+        sortby=params.sortby or None,
+        fields=parse_fields_text(params.fields),
+        q=params.q,
+        ecv=params.ecv,
+        agency=params.agency,
     )
 
 

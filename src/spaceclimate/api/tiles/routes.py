@@ -27,6 +27,7 @@ from spaceclimate.render.legend import legend_json, legend_png
 from spaceclimate.render.mercator import MERCATOR_MAX_LAT, check_tile, zoom_for_cell
 from spaceclimate.render.tiles import TileRenderer, TileRequest
 from spaceclimate.services.context import HubContext
+from spaceclimate.services.deps import Context
 from spaceclimate.store.remote import CubeLocation
 
 #: Seconds a collection document is reused before the catalog is asked again.
@@ -108,7 +109,7 @@ def build(ctx: HubContext) -> APIRouter:
     renderer = TileRenderer()
     documents: TTLCache[str, dict[str, Any]] = TTLCache(COLLECTION_TTL_SECONDS)
 
-    def layer(cid: str, variable: str) -> Layer:
+    def layer(ctx: HubContext, cid: str, variable: str) -> Layer:
         doc = documents.get_or_load(cid, lambda: ctx.collection(cid))
         if not is_gridded(doc):
             raise InputError(
@@ -135,7 +136,7 @@ def build(ctx: HubContext) -> APIRouter:
         return Style(name, vmin, vmax, {k: v for k, v in given_query if v})
 
     @router.get("/", summary="Tile layers", operation_id="tilesIndex")
-    def index(request: Request) -> dict[str, Any]:
+    def index(request: Request, *, ctx: Context) -> dict[str, Any]:
         """List every collection variable that can be drawn, with its TileJSON link."""
         base = base_url(request, ctx)
         layers = []
@@ -182,10 +183,12 @@ def build(ctx: HubContext) -> APIRouter:
         datetime: str | None = Query(None, description=DATETIME_DOC),
         colormap: str | None = Query(None, description=COLORMAP_DOC),
         rescale: str | None = Query(None, description=RESCALE_DOC),
+        *,
+        ctx: Context,
     ) -> Response:
         """Draw one tile; pixels without data (land, outside the grid) are transparent."""
         check_tile(z, x, y)
-        lay = layer(cid, variable)
+        lay = layer(ctx, cid, variable)
         sty = style(lay, colormap, rescale, datetime)
         time_index = pick_time(lay.grid, datetime)
         req = TileRequest(lay.href, variable, time_index, sty.colormap, sty.vmin, sty.vmax, z, x, y)
@@ -208,9 +211,11 @@ def build(ctx: HubContext) -> APIRouter:
         datetime: str | None = Query(None, description=DATETIME_DOC),
         colormap: str | None = Query(None, description=COLORMAP_DOC),
         rescale: str | None = Query(None, description=RESCALE_DOC),
+        *,
+        ctx: Context,
     ) -> Response:
         """Describe a layer for map clients: URL template, bounds, zooms, time steps."""
-        lay = layer(cid, variable)
+        lay = layer(ctx, cid, variable)
         sty = style(lay, colormap, rescale, datetime)
         time_index = pick_time(lay.grid, datetime)
         base = f"{base_url(request, ctx)}/tiles/{cid}/{variable}"
@@ -259,9 +264,11 @@ def build(ctx: HubContext) -> APIRouter:
         variable: str,
         colormap: str | None = Query(None, description=COLORMAP_DOC),
         rescale: str | None = Query(None, description=RESCALE_DOC),
+        *,
+        ctx: Context,
     ) -> Response:
         """A 256-pixel colour bar from the range minimum (left) to maximum, with labels."""
-        lay = layer(cid, variable)
+        lay = layer(ctx, cid, variable)
         sty = style(lay, colormap, rescale, None)
         png = legend_png(get_lut(sty.colormap), sty.vmin, sty.vmax, lay.info.get("unit"))
         return Response(png, media_type=PNG, headers={"Cache-Control": META_CACHE_CONTROL})
@@ -276,9 +283,11 @@ def build(ctx: HubContext) -> APIRouter:
         variable: str,
         colormap: str | None = Query(None, description=COLORMAP_DOC),
         rescale: str | None = Query(None, description=RESCALE_DOC),
+        *,
+        ctx: Context,
     ) -> dict[str, Any]:
         """The colour map, range and units of a layer with evenly spaced colour stops."""
-        lay = layer(cid, variable)
+        lay = layer(ctx, cid, variable)
         sty = style(lay, colormap, rescale, None)
         info = lay.info
         body = legend_json(
