@@ -14,7 +14,7 @@ from spaceclimate.harmonise import fast
 from spaceclimate.harmonise import grid as gridmod
 from spaceclimate.harmonise.attrs import SOURCE_ATTR, TIME_ATTRS
 from spaceclimate.harmonise.timeaxis import decode_times, time_bounds
-from spaceclimate.harmonise.variables import check_valid_range, decode_variable
+from spaceclimate.harmonise.variables import FlagTests, check_valid_range, decode_variable
 from spaceclimate.readers import open_dataset
 
 __all__ = ["SOURCE_ATTR", "check_same_grid", "combine", "harmonise_file"]
@@ -56,9 +56,10 @@ def _harmonise(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
         dim_map[recipe.time.dim] = "time"
 
     variables: dict[str, xr.DataArray] = {}
+    tested: FlagTests = {}  # variables sharing a quality flag read it once
     for name, spec in recipe.variables.items():
         target = get_variable(name)
-        da = decode_variable(raw, name, spec, target, file)
+        da = decode_variable(raw, name, spec, target, file, tested)
         da = da.drop_vars([c for c in da.coords if c not in da.dims or c in dim_map])
         da = da.rename({d: dim_map[d] for d in da.dims if d in dim_map})
         keep = set(dim_map.values()) | {"time"} | ({spec.stack_dim} if spec.stack_dim else set())

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -12,7 +10,8 @@ import xarray as xr
 
 from spaceclimate.ecv.models import VariableDef, VariableSpec
 from spaceclimate.errors import InputError, UnitError
-from spaceclimate.harmonise.units import is_identity, linear_conversion
+from spaceclimate.harmonise.decoding import Decoding, flag_invalid
+from spaceclimate.harmonise.units import linear_conversion
 
 #: Share of finite values allowed outside the ECV's valid range before the file is refused
 #: (a larger share means wrong units or a wrong scale factor, not a few bad pixels).
@@ -40,9 +39,9 @@ def _number(override: float | None, attr: Any, default: float) -> float:
     return float(np.asarray(attr))
 
 
-def _same_kind(attr: Any, data: xr.DataArray | np.ndarray) -> bool:
-    kind = np.asarray(attr).dtype.kind
-    return (kind in "iu") == (data.dtype.kind in "iu")
+def _same_kind(attr: Any, dtype: np.dtype[Any]) -> bool:
+    """Whether an attribute and stored values are both integers, or both not."""
+    return (np.asarray(attr).dtype.kind in "iu") == (dtype.kind in "iu")
 
 
 def _select_source(raw: xr.Dataset, spec: VariableSpec, file: str) -> xr.DataArray:
@@ -69,8 +68,47 @@ def _fills(attrs: dict[str, Any], spec: VariableSpec) -> list[Any]:
     return [fv for fv in fills if not (isinstance(fv, float) and np.isnan(fv))]
 
 
-#: Values decoded at a time by :func:`decode_packed` (its float64 scratch stays in cache).
-DECODE_BLOCK = 1 << 16
+def plan(
+    spec: VariableSpec,
+    attrs: dict[str, Any],
+    dtype: np.dtype[Any],
+    file: str,
+    units: tuple[float, float],
+    name: Hashable,
+) -> Decoding:
+    """Return the decoding of a variable stored as *dtype* with attributes *attrs*.
+
+    The stored values' fills (the file's and the recipe's), flag values (when the recipe
+    masks them) and valid range (CF: in the stored type it applies to stored values,
+    otherwise to decoded ones), the packing (recipe overrides first), the recipe's decoded
+    thresholds and the units conversion. A recoded variable has classes, not packed values:
+    its packing and valid range do not apply.
+    """
+    flags: list[Any] = []
+    if spec.mask_flag_values:
+        flags = _as_list(attrs.get("flag_values"))
+        if not flags:
+            raise InputError(f"{file}: {name!r} declares no flag_values to mask")
+    common: dict[str, Any] = {
+        "fills": _fills(attrs, spec),
+        "flags": flags,
+        "mask_above": spec.mask_above,
+        "mask_below": spec.mask_below,
+        "units": units,
+    }
+    if spec.recode is not None:
+        table = [(key, value) for key, value in spec.recode.items() if value is not None]
+        return Decoding(recode=table, **common)
+    vmin, vmax = _valid_limits(attrs)
+    packed_range = vmin is not None and _same_kind(vmin, dtype)
+    limited = vmin is not None and vmax is not None
+    return Decoding(
+        packed_limits=(vmin, vmax) if limited and packed_range else None,
+        decoded_limits=(float(vmin), float(vmax)) if limited and not packed_range else None,
+        scale=_number(spec.scale_factor, attrs.get("scale_factor"), 1.0),
+        offset=_number(spec.add_offset, attrs.get("add_offset"), 0.0),
+        **common,
+    )
 
 
 def decode_packed(
@@ -80,166 +118,55 @@ def decode_packed(
     file: str,
     units: tuple[float, float],
     name: Hashable,
+    invalid: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Decode the stored values of a packed variable (no recoding or flag masks) to float32.
+    """Decode the stored values of a variable to float32 (see :func:`plan`).
 
-    The same operations in the same order as :func:`_decode_general` (so the same values to
-    the last bit), on numpy arrays without building an xarray object per step, and a block
-    of values at a time (each operation is element-wise): this is the ingest's hot path
-    (also used by :mod:`spaceclimate.harmonise.fast`).
+    *invalid* (rawvals' shape, True where missing) is the variable's quality-flag mask when
+    the recipe has one (see :func:`flag_mask`). This is the decoding of every path: the
+    ingest's fast path calls it on the arrays it reads, :func:`decode_variable` on the
+    values of a raw dataset.
     """
-    flags: list[Any] = []
-    if spec.mask_flag_values:
-        flags = _as_list(attrs.get("flag_values"))
-        if not flags:
-            raise InputError(f"{file}: {name!r} declares no flag_values to mask")
-    vmin, vmax = _valid_limits(attrs)
-    packed_range = vmin is not None and _same_kind(vmin, rawvals)
-    decode = _PackedDecoding(
-        fills=_fills(attrs, spec),
-        flags=flags,
-        packed_limits=(vmin, vmax) if packed_range and vmax is not None else None,
-        decoded_limits=(
-            (float(vmin), float(vmax))
-            if vmin is not None and vmax is not None and not packed_range
-            else None
-        ),
-        scale=_number(spec.scale_factor, attrs.get("scale_factor"), 1.0),
-        offset=_number(spec.add_offset, attrs.get("add_offset"), 0.0),
-        mask_above=spec.mask_above,
-        mask_below=spec.mask_below,
-        units=units,
-    )
-    flat = np.ravel(rawvals)
-    out = np.empty(flat.shape, dtype="float32")
-    for start in range(0, flat.size, DECODE_BLOCK):
-        out[start : start + DECODE_BLOCK] = decode(flat[start : start + DECODE_BLOCK])
-    return out.reshape(rawvals.shape)
+    if spec.valid_if_flag is not None and invalid is None:
+        raise InputError(f"{file}: {name!r} needs its flag variable's mask to be decoded")
+    return plan(spec, attrs, rawvals.dtype, file, units, name).decode(rawvals, invalid)
 
 
-@dataclass(frozen=True)
-class _PackedDecoding:
-    """The element-wise steps of :func:`decode_packed`, applied to one block of values."""
-
-    fills: list[Any]
-    flags: list[Any]
-    packed_limits: tuple[Any, Any] | None
-    decoded_limits: tuple[float, float] | None
-    scale: float
-    offset: float
-    mask_above: float | None
-    mask_below: float | None
-    units: tuple[float, float]
-
-    @cached_property
-    def _scaled(self) -> bool:
-        """Whether the packing scales or offsets (decided once, not once a block)."""
-        return not is_identity(self.scale, self.offset)
-
-    @cached_property
-    def _converted(self) -> bool:
-        """Whether the units conversion changes the values."""
-        return not is_identity(*self.units)
-
-    def __call__(self, rawvals: np.ndarray) -> np.ndarray:
-        data = rawvals.astype("float64")
-        invalid = np.zeros(rawvals.shape, dtype=bool)
-        for fv in self.fills:
-            invalid |= rawvals == fv
-        if self.flags:
-            invalid |= np.isin(rawvals, self.flags)
-        if self.packed_limits is not None:
-            vmin, vmax = self.packed_limits
-            invalid |= (rawvals < vmin) | (rawvals > vmax)
-        data[invalid] = np.nan
-        if self._scaled:
-            data *= self.scale
-            data += self.offset
-        with np.errstate(invalid="ignore"):
-            if self.decoded_limits is not None:
-                lo, hi = self.decoded_limits
-                data[~((data >= lo) & (data <= hi))] = np.nan
-            if self.mask_above is not None:
-                data[~(data <= self.mask_above)] = np.nan
-            if self.mask_below is not None:
-                data[~(data >= self.mask_below)] = np.nan
-        k, b = self.units
-        if self._converted:
-            data *= k
-            data += b
-        return data
+#: Flag tests already evaluated on one raw dataset: ``(variable, mask, valid_when)`` to the
+#: failed-test array of the flag variable's shape (variables sharing a flag read it once).
+FlagTests = dict[tuple[str, int, str], np.ndarray]
 
 
-def _decode_plain(
-    src: xr.DataArray,
-    spec: VariableSpec,
-    attrs: dict[str, Any],
-    file: str,
-    units: tuple[float, float],
-) -> xr.DataArray:
-    """Decode a packed variable without recoding or flag masks (see :func:`decode_packed`)."""
-    data = decode_packed(np.asarray(src.values), spec, attrs, file, units, src.name)
-    return xr.DataArray(data, dims=src.dims, coords=src.coords)
-
-
-def _decode_general(
+def flag_mask(
     raw: xr.Dataset,
     src: xr.DataArray,
     spec: VariableSpec,
-    attrs: dict[str, Any],
     file: str,
-    units: tuple[float, float],
-) -> xr.DataArray:
-    """Decode any variable (recoded classes, quality-flag masks) with xarray operations."""
-    data = src.astype("float64")
-    rawvals = src
-    invalid = xr.zeros_like(src, dtype=bool)
-    for fv in _fills(attrs, spec):
-        invalid = invalid | (rawvals == fv)
-    if spec.mask_flag_values:
-        flags = _as_list(attrs.get("flag_values"))
-        if not flags:
-            raise InputError(f"{file}: {src.name!r} declares no flag_values to mask")
-        invalid = invalid | rawvals.isin(flags)
-    vmin, vmax = _valid_limits(attrs)
-    # CF: a valid range of the stored type applies to stored values; otherwise it is in
-    # decoded units and applied after unpacking below.
-    packed_range = vmin is not None and _same_kind(vmin, src)
-    if spec.recode is None and packed_range and vmin is not None and vmax is not None:
-        invalid = invalid | (rawvals < vmin) | (rawvals > vmax)
-    if spec.valid_if_flag is not None:
-        flag_name = spec.valid_if_flag.variable
-        if flag_name not in raw.variables:
-            raise InputError(f"{file}: flag variable {flag_name!r} not found")
-        flag = raw[flag_name]
-        bits = xr.where(flag.notnull(), flag, 0).astype("int64") & int(spec.valid_if_flag.mask)
-        is_set = bits != 0
-        ok = is_set if spec.valid_if_flag.valid_when == "set" else ~is_set
-        invalid = invalid | ~ok
+    tested: FlagTests | None = None,
+) -> np.ndarray:
+    """Return where the recipe's quality-flag test fails, as an array of *src*'s shape.
 
-    scale, offset = 1.0, 0.0
-    if spec.recode is not None:
-        out = xr.full_like(data, np.nan)
-        for key, value in spec.recode.items():
-            if value is not None:
-                out = xr.where(rawvals == key, value, out)
-        data = out
-    else:
-        scale = _number(spec.scale_factor, attrs.get("scale_factor"), 1.0)
-        offset = _number(spec.add_offset, attrs.get("add_offset"), 0.0)
-    data = data.where(~invalid)
-    if not is_identity(scale, offset):
-        data = data * scale + offset
-    if spec.recode is None and vmin is not None and vmax is not None and not packed_range:
-        data = data.where((data >= float(vmin)) & (data <= float(vmax)))
-    if spec.mask_above is not None:
-        data = data.where(data <= spec.mask_above)
-    if spec.mask_below is not None:
-        data = data.where(data >= spec.mask_below)
-    k, b = units
-    if not is_identity(k, b):
-        data = data * k + b
-    return data.astype("float32")
+    The flag variable is matched to *src* by dimension name (both come from one dataset, so
+    they share their coordinates): it may lack some of *src*'s dimensions (e.g. one flag map
+    for every band) and is then repeated along them, but may not have others. *tested* keeps
+    the tests evaluated on *raw* for the next variables.
+    """
+    assert spec.valid_if_flag is not None
+    test = spec.valid_if_flag
+    if test.variable not in raw.variables:
+        raise InputError(f"{file}: flag variable {test.variable!r} not found")
+    flag = raw[test.variable]
+    extra = [str(d) for d in flag.dims if d not in src.dims]
+    if extra:
+        raise InputError(
+            f"{file}: flag variable {test.variable!r} has dimensions {src.name!r} lacks: "
+            + ", ".join(extra)
+        )
+    tested = {} if tested is None else tested
+    key = (test.variable, test.mask, test.valid_when)
+    if key not in tested:
+        tested[key] = flag_invalid(np.asarray(flag.values), test.mask, test.valid_when)
+    return np.asarray(xr.Variable(flag.dims, tested[key]).set_dims(dict(src.sizes)).values)
 
 
 def unit_conversion(
@@ -275,22 +202,28 @@ def canonical_attrs(spec: VariableSpec, target: VariableDef, source_units: str) 
 
 
 def decode_variable(
-    raw: xr.Dataset, name: str, spec: VariableSpec, target: VariableDef, file: str
+    raw: xr.Dataset,
+    name: str,
+    spec: VariableSpec,
+    target: VariableDef,
+    file: str,
+    tested: FlagTests | None = None,
 ) -> xr.DataArray:
     """Return canonical variable *name* decoded from *raw* following *spec*.
 
-    Order: raw fill values, flag values and valid range are masked on the stored values;
-    classes are recoded; packing (scale/offset, recipe overrides first) is applied; decoded
-    thresholds are masked; units are converted to the ECV table's canonical units; the
-    share of values outside the ECV's valid range is checked.
+    Order: raw fill values, flag values, valid range and the quality-flag test are masked
+    on the stored values; classes are recoded; packing (scale/offset, recipe overrides
+    first) is applied; decoded thresholds are masked; units are converted to the ECV
+    table's canonical units (see :mod:`spaceclimate.harmonise.decoding`). *tested* shares
+    quality-flag tests between the variables of one raw dataset (see :func:`flag_mask`).
     """
     src = _select_source(raw, spec, file)
     attrs = dict(src.attrs)
     source_units, units = unit_conversion(src.name, attrs, spec, target, file)
-    if spec.recode is None and spec.valid_if_flag is None:
-        data = _decode_plain(src, spec, attrs, file, units)
-    else:
-        data = _decode_general(raw, src, spec, attrs, file, units)
+    decoding = plan(spec, attrs, src.dtype, file, units, src.name)
+    invalid = None if spec.valid_if_flag is None else flag_mask(raw, src, spec, file, tested)
+    values = decoding.decode(np.asarray(src.values), invalid)
+    data = xr.DataArray(values, dims=src.dims, coords=src.coords)
     data.attrs = canonical_attrs(spec, target, source_units)
     data.name = name
     return data

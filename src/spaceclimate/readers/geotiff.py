@@ -24,7 +24,11 @@ class GeoTIFFReader:
         return path.is_file() and head(path, 4).startswith(MAGIC)
 
     def open(self, path: Path, **options: Any) -> xr.Dataset:
-        """Read every band; option ``variable`` names a single band's variable."""
+        """Read every band; option ``variable`` names a single band's variable.
+
+        Each band's variable carries the band's metadata items, its description (as
+        ``long_name``) and units where the file declares them.
+        """
         import rasterio
         from rasterio.errors import RasterioError
 
@@ -37,6 +41,8 @@ class GeoTIFFReader:
                 crs = src.crs
                 nodata = src.nodatavals
                 scales, offsets = src.scales, src.offsets
+                units, descriptions = src.units, src.descriptions
+                band_tags = [src.tags(i + 1) for i in range(src.count)]
                 tags = src.tags()
                 height, width = src.height, src.width
         except (RasterioError, OSError, ValueError) as exc:
@@ -56,7 +62,12 @@ class GeoTIFFReader:
                 if bands.shape[0] == 1 and options.get("variable")
                 else f"band_{i + 1}"
             )
-            attrs: dict[str, Any] = {"grid_mapping": "spatial_ref"}
+            attrs: dict[str, Any] = {k: v for k, v in band_tags[i].items() if len(str(v)) < 4096}
+            if descriptions[i]:
+                attrs["long_name"] = descriptions[i]
+            if units[i]:
+                attrs["units"] = units[i]
+            attrs["grid_mapping"] = "spatial_ref"
             if nodata[i] is not None:
                 attrs["_FillValue"] = np.asarray(nodata[i]).astype(bands.dtype)
             if scales[i] not in (None, 1.0):

@@ -13,7 +13,8 @@ import xarray as xr
 from xarray.backends.locks import HDF5_LOCK, NETCDFC_LOCK, combine_locks
 
 from spaceclimate.errors import CorruptFileError
-from spaceclimate.readers._common import corrupt, head
+from spaceclimate.readers._classic import classic_size
+from spaceclimate.readers._common import corrupt, head, restore_attrs, subset
 
 MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
 SUFFIXES = {".nc", ".nc4", ".h5", ".he5", ".hdf5", ".cdf"}
@@ -52,6 +53,16 @@ _LIBRARY_LOCK = _ReentrantLock()
 _READ_LOCK = combine_locks([_LIBRARY_LOCK, NETCDFC_LOCK, HDF5_LOCK])  # type: ignore[list-item]
 
 
+def _truncated(path: Path) -> str | None:
+    """Say how a classic file is cut short (HDF5 checks its own end of file; the netCDF
+    library reads a truncated classic file's missing values as zeros)."""
+    needed = classic_size(path)
+    size = path.stat().st_size
+    if needed is not None and size < needed:
+        return f"truncated: {size} bytes, its header needs {needed}"
+    return None
+
+
 class NetCDFReader:
     """Read NetCDF and HDF5 files as raw datasets (values and attributes as stored)."""
 
@@ -73,6 +84,9 @@ class NetCDFReader:
             raise corrupt(path, "NetCDF/HDF5", "not a file")
         if not head(path).startswith(MAGIC):
             raise corrupt(path, "NetCDF/HDF5", "no NetCDF or HDF5 signature")
+        short = _truncated(path)
+        if short:
+            raise corrupt(path, "NetCDF/HDF5", short)
         errors: list[BaseException] = []
         with _LIBRARY_LOCK:
             for engine in ("netcdf4", "h5netcdf"):
@@ -97,7 +111,7 @@ class NetCDFReader:
                 missing = [v for v in wanted if v not in ds.variables]
                 if missing:
                     raise corrupt(path, "NetCDF/HDF5", f"no variable {missing[0]!r}")
-                ds = ds[list(wanted)]
+                ds = subset(ds, wanted)
             self._touch(ds)
         except CorruptFileError:
             ds.close()
@@ -105,10 +119,7 @@ class NetCDFReader:
         except Exception as exc:  # noqa: BLE001 - any read failure means a damaged file
             ds.close()
             raise corrupt(path, "NetCDF/HDF5", exc) from exc
-        for var in ds.variables.values():
-            fill = var.encoding.get("_FillValue")
-            if fill is not None and "_FillValue" not in var.attrs:
-                var.attrs["_FillValue"] = fill
+        restore_attrs(ds)
         return ds
 
     @staticmethod
@@ -136,11 +147,11 @@ def read_raw_variables(path: Path, names: list[str]) -> dict[str, RawVariable] |
     The values are what :meth:`NetCDFReader.open` returns for them (no masking, scaling or
     CF decoding, native byte order), for callers that need every value of a few variables
     and none of a dataset's machinery. Returns None when the file cannot be read this way
-    (not NetCDF/HDF5, damaged, a variable missing, or unsigned-integer packing, which the
-    general reader handles), so the caller falls back to :meth:`NetCDFReader.open`.
+    (not NetCDF/HDF5, damaged or truncated, a variable missing, or unsigned-integer packing,
+    which the general reader handles), so the caller falls back to :meth:`NetCDFReader.open`.
     """
     try:
-        if not head(path).startswith(MAGIC):
+        if not head(path).startswith(MAGIC) or _truncated(path):
             return None
         out: dict[str, RawVariable] = {}
         with _READ_LOCK, netCDF4.Dataset(path, "r") as nc:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
-from spaceclimate.readers._common import corrupt
+from spaceclimate.readers._common import corrupt, restore_attrs, subset
 
 MARKERS = (".zgroup", "zarr.json", ".zmetadata")
 
@@ -31,14 +31,11 @@ class ZarrReader:
             ds = xr.open_zarr(path, consolidated=None, decode_times=False, mask_and_scale=False)
             wanted = options.get("variables")
             if wanted:
-                ds = ds[list(wanted)]
+                ds = subset(ds, wanted)
             for var in ds.variables.values():  # fail now on missing chunks of the last block
                 if var.size:
                     np.asarray(var[tuple(-1 for _ in var.shape)].values)
         except Exception as exc:  # noqa: BLE001 - any failure here means a damaged store
             raise corrupt(path, "Zarr", exc) from exc
-        for var in ds.variables.values():
-            fill = var.encoding.get("_FillValue")
-            if fill is not None and "_FillValue" not in var.attrs:
-                var.attrs["_FillValue"] = fill
+        restore_attrs(ds)
         return ds
