@@ -27,7 +27,7 @@ from spaceclimate.api.problems import (
 from spaceclimate.config import Settings, get_settings
 from spaceclimate.jobs.runner import JobRunner
 from spaceclimate.plugins import list_plugins
-from spaceclimate.processes import execute_job
+from spaceclimate.processes import execute_job, list_operations
 from spaceclimate.services.context import HubContext
 from spaceclimate.services.routers import RouterPlugin
 
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        list_operations()  # load the operations before the first request needs them
         runner = None
         if settings.job_workers > 0:
             runner = JobRunner(

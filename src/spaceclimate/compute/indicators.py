@@ -20,8 +20,6 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 import xarray as xr
-from xclim.core.units import convert_units_to, to_agg_units
-from xclim.indices.generic import cumulative_difference, select_resample_op, threshold_count
 
 from spaceclimate.compute.cfmeta import as_dataarray, require_time, stamp, units_of
 from spaceclimate.compute.resample import STATISTICS, parse_freq, valid_fraction
@@ -43,6 +41,8 @@ def quiet_xclim() -> Iterator[None]:
 
 def _threshold(threshold: str | float, da: xr.DataArray) -> float:
     """Return *threshold* in the units of *da* (a bare number is taken in those units)."""
+    from xclim.core.units import convert_units_to  # heavy: imported when used
+
     if isinstance(threshold, int | float):
         return float(threshold)
     try:
@@ -108,6 +108,9 @@ def days_over_threshold(
     freq
         The period: ``month``, ``season``, ``year`` or a pandas offset alias.
     """
+    from xclim.core.units import to_agg_units  # heavy: imported when used
+    from xclim.indices.generic import threshold_count  # heavy: imported when used
+
     da, alias, fraction = _prepare(data, variable, freq, min_valid_fraction)
     if op not in OPERATORS:
         raise InputError(f"op: must be one of {', '.join(OPERATORS)}, not {op!r}")
@@ -142,6 +145,8 @@ def degree_days_over_threshold(
     variable: str | None = None,
 ) -> xr.DataArray:
     """Return the time integral of the exceedance beyond *threshold* per period (e.g. ``K d``)."""
+    from xclim.indices.generic import cumulative_difference  # heavy: imported when used
+
     da, alias, fraction = _prepare(data, variable, freq, min_valid_fraction)
     if op not in (">", "<"):
         raise InputError(f"op: must be '>' or '<', not {op!r}")
@@ -173,6 +178,8 @@ def period_statistic(
     variable: str | None = None,
 ) -> xr.DataArray:
     """Return a statistic (``mean``, ``max``, ``min``, ``std``, ``sum``, …) of every period."""
+    from xclim.indices.generic import select_resample_op  # heavy: imported when used
+
     da, alias, fraction = _prepare(data, variable, freq, min_valid_fraction)
     allowed = tuple(s for s in STATISTICS if s != "median")
     if statistic not in allowed:

@@ -27,8 +27,6 @@ the daily values (with the missing-data rule of :mod:`~spaceclimate.compute.resa
 from __future__ import annotations
 
 import xarray as xr
-from xclim.indices import sea_ice_area as xclim_sea_ice_area
-from xclim.indices import sea_ice_extent as xclim_sea_ice_extent
 
 from spaceclimate.compute.areas import AreaMethod, cell_area, spatial_dims
 from spaceclimate.compute.cfmeta import as_dataarray, convert_units, stamp
@@ -91,6 +89,9 @@ def sea_ice_extent_area(
         raise InputError(f"threshold: must be a fraction in (0, 1], not {threshold}")
     areas = cell_area(sic, area_method).fillna(0.0).assign_attrs(units="m2")
     cut = f"{float(threshold) - THRESHOLD_TOLERANCE} 1"
+    from xclim.indices import sea_ice_area as xclim_sea_ice_area  # heavy: imported when used
+    from xclim.indices import sea_ice_extent as xclim_sea_ice_extent
+
     extent = xclim_sea_ice_extent(sic, areas, thresh=cut) / M2_PER_EXTENT_UNIT
     area = xclim_sea_ice_area(sic, areas, thresh=cut) / M2_PER_EXTENT_UNIT
     if "lat" not in sic.coords:
