@@ -231,8 +231,8 @@ def _window(inside: Any, dims: tuple[str, str]) -> dict[str, slice]:
     }
 
 
-def _blocked_mean(da: xr.DataArray, weights: Any) -> tuple[xr.DataArray, xr.DataArray]:
-    """Weighted mean and valid weight over the grid of a (time, row, column) array.
+def _blocked_mean(da: xr.DataArray, weights: Any) -> tuple[xr.DataArray, xr.DataArray, np.ndarray]:
+    """Weighted mean, valid weight and the cells ever valid, over a (time, row, column) array.
 
     Reads :data:`TIME_BLOCK` steps at a time (memory bounded by one block of the window),
     with one pass of numpy per block: ``sum(w x) / sum(w)`` over the valid cells.
@@ -240,17 +240,19 @@ def _blocked_mean(da: xr.DataArray, weights: Any) -> tuple[xr.DataArray, xr.Data
     total = da.sizes["time"]
     numerator = np.empty(total, dtype="float64")
     denominator = np.empty(total, dtype="float64")
+    ever_valid = np.zeros(weights.shape, dtype=bool)
     for start in range(0, total, TIME_BLOCK):
         values = np.asarray(da.isel(time=slice(start, start + TIME_BLOCK)).values)
         valid = ~np.isnan(values)
         stop = start + values.shape[0]
         numerator[start:stop] = np.einsum("trc,rc->t", np.where(valid, values, 0.0), weights)
         denominator[start:stop] = np.einsum("trc,rc->t", valid, weights)
+        np.logical_or(ever_valid, valid.any(axis=0), out=ever_valid)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = numerator / denominator
     coords = {"time": da["time"]}
     out = xr.DataArray(mean, dims=("time",), coords=coords, name=da.name)
-    return out, xr.DataArray(denominator, dims=("time",), coords=coords)
+    return out, xr.DataArray(denominator, dims=("time",), coords=coords), ever_valid
 
 
 def regional_mean(
@@ -301,12 +303,17 @@ def regional_mean(
     # only the rows and columns holding the region are read (cells outside weigh nothing)
     window = _window(weights.values > 0, dims)
     da, weights = da.isel(window), weights.isel(window)
+    inside = weights.transpose(*dims).values > 0
     if da.chunks is None and da.dims == ("time", *dims):  # not dask: read in time blocks
-        out, covered = _blocked_mean(da, weights.transpose(*dims).values)
+        out, covered, ever_valid = _blocked_mean(da, weights.transpose(*dims).values)
         covered = covered / total
+        valid_cells: Any = int(np.count_nonzero(ever_valid & inside))
     else:
         out = da.weighted(weights).mean(dim=list(dims), skipna=True)
         covered = (weights * da.notnull()).sum(dim=list(dims)) / total
+        others = [d for d in da.dims if d not in dims]
+        ever = da.notnull().any(dim=others) if others else da.notnull()
+        valid_cells = (ever.transpose(*dims) & (weights.transpose(*dims) > 0)).sum()
     name = da.attrs.get("long_name", da.name or "value")
     out.attrs = {
         key: da.attrs[key] for key in ("standard_name", "units", "cell_methods") if key in da.attrs
@@ -323,6 +330,12 @@ def regional_mean(
             covered.dims,
             covered.data,
             {"long_name": "fraction of the region's area with valid data", "units": "1"},
+        ),
+        cells_in_area=((), int(np.count_nonzero(inside)), {"long_name": "cells of the area"}),
+        valid_cells=(
+            (),
+            valid_cells.data if isinstance(valid_cells, xr.DataArray) else valid_cells,
+            {"long_name": "cells of the area holding data at any step"},
         ),
     )
     out.name = da.name

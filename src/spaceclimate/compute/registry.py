@@ -22,6 +22,7 @@ touches the catalog or the store itself.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal, Protocol
@@ -54,6 +55,18 @@ OutputKind = Literal["series", "summary", "collection", "file"]
 
 def _kind(kind: InputKind, **extra: Any) -> dict[str, Any]:
     return {"x-sco-kind": kind, **extra}
+
+
+def _check_bbox(box: list[float]) -> list[float]:
+    west, south, east, north = box
+    if not all(math.isfinite(v) for v in box):
+        raise ValueError("numbers must be finite")
+    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
+        raise ValueError(
+            "expected [west, south, east, north] with longitudes in -180..180 and "
+            "-90 <= south <= north <= 90 (west > east crosses the antimeridian)"
+        )
+    return box
 
 
 def _check_period(text: str) -> str:
@@ -107,9 +120,11 @@ Period = Annotated[
 ]
 BBox = Annotated[
     list[float],
+    AfterValidator(_check_bbox),
     Field(
         title="Bounding box",
-        description="[west, south, east, north] in degrees (lon/lat).",
+        description="[west, south, east, north] in degrees (lon/lat); west > east crosses the "
+        "antimeridian.",
         min_length=4,
         max_length=4,
         json_schema_extra=_kind("bbox"),

@@ -107,4 +107,9 @@ class JobContext:
         if da.name not in series.data_vars:
             return da
         picked = select(series, datetime)[str(da.name)]
-        return picked if picked.sizes == da.sizes else da
+        if picked.sizes != da.sizes:
+            return da
+        # the copy holds the values only: the grid's projection (the grid-mapping variable,
+        # 2-D lat/lon) and the variable's attributes come from the cube itself
+        missing = {k: v for k, v in da.coords.items() if k not in picked.coords}
+        return picked.assign_coords(missing).assign_attrs(da.attrs)

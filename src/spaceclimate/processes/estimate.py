@@ -38,6 +38,8 @@ def estimate(operation: Operation, env: JobEnv, inputs: OperationInputs) -> int:
         bbox = None
         if name == "collection" and "region" not in values and "geometry" not in values:
             bbox = values.get("bbox")
+            if bbox is not None and bbox[0] > bbox[2]:
+                bbox = None  # across the antimeridian: counted whole (never under)
         ds = select(ds, values.get("datetime"), bbox)
         chosen: list[str] = []
         for other, other_spec in schemas.items():

@@ -46,12 +46,16 @@ def run(ctx: OperationContext, inputs: AreaMeanInputs) -> Result:
     ctx.report(0.05, "masking the area")
     bbox, geometry = inputs.bbox, inputs.geometry
     _label, mask = regions.region_mask(da, inputs.region, bbox=bbox, geometry=geometry)
-    n_cells = int(mask.sum())
-    if n_cells == 0:
+    if int(mask.sum()) == 0:
         raise InputError("inputs: the area holds no cell centre of the collection's grid")
     mean = regions.regional_mean(da, inputs.region, bbox=bbox, geometry=geometry)
     mean = ctx.compute(mean, 0.1, 0.95, "averaging")
     label = str(mean.coords["region"].values) if "region" in mean.coords else ""
+    cells = {
+        "n_cells": int(mean.coords["valid_cells"].values),  # the cells that hold data
+        "n_cells_in_area": int(mean.coords["cells_in_area"].values),
+    }
+    mean = mean.drop_vars(["valid_cells", "cells_in_area"])
     if "time" not in mean.dims:
         first = source.ds["time"].values[0] if "time" in source.ds.coords else 0
         mean = mean.expand_dims(time=[first])
@@ -61,7 +65,7 @@ def run(ctx: OperationContext, inputs: AreaMeanInputs) -> Result:
             "collection": source.id,
             "variable": str(da.name),
             "region": label,
-            "n_cells": n_cells,
+            **cells,
         },
         sources=[source],
     )
