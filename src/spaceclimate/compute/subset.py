@@ -377,11 +377,19 @@ def apply_mask(ds: xr.Dataset, mask: xr.DataArray | None) -> xr.Dataset:
 
 # -- points -------------------------------------------------------------------------------------
 def _nearest(values: np.ndarray, target: float, bounds: np.ndarray, circular: bool) -> int | None:
-    """Index of the centre nearest *target*, None when farther than one cell width from it."""
+    """Index of the centre nearest *target*, None when farther than one cell width from it.
+
+    A point on the edge between two cells (equally near both centres) belongs to the cell
+    that starts there, east or north of it: cells are half-open, [west, east) x [south,
+    north), as the map tiles draw them and as ``sel(method="nearest")`` picks them.
+    """
     diff = values - target
     if circular:
         diff = (diff + 180.0) % 360.0 - 180.0
-    i = int(np.argmin(np.abs(diff)))
+    distance = np.abs(diff)
+    nearest = float(distance.min())
+    tied = np.flatnonzero(distance <= nearest * (1 + 1e-9))
+    i = int(tied[np.argmax(diff[tied])])  # of equally near centres, the one past the point
     width = float(bounds[i, 1] - bounds[i, 0])
     return i if abs(float(diff[i])) <= width else None
 

@@ -1,9 +1,12 @@
-"""Area means where the audit found them wrong, against independent calculations.
+"""What an independent re-reading of the sources found wrong, against independent figures.
 
 - ``area-mean`` answered 400 ("projected grid without a 'crs' grid-mapping variable") on every
   projected collection: the series-shaped copy it reads held the values but not the grid's
   projection.
 - A bbox crossing the antimeridian (west > east) answered 400.
+- On a cell edge, the EDR's nearest cell differed from the map's and from
+  ``sel(method="nearest")``: one rule now (cells are half-open, a point on an edge belongs to
+  the cell that starts there).
 
 Each value is recomputed here from the source files with numpy, pyproj and shapely.
 """
@@ -17,6 +20,9 @@ import netCDF4
 import numpy as np
 import pyproj
 import pytest
+import xarray as xr
+
+from spaceclimate.render.grids import cell_edges, lookup
 
 PROJECTED = (
     "nsidc-seaice-cdr-nh-monthly",
@@ -116,3 +122,29 @@ def test_area_mean_across_the_antimeridian(live_hub: str, samples: Path) -> None
         expected.append(float((step[ok] * weight[ok]).sum() / weight[ok].sum()) + 273.15)
     np.testing.assert_allclose(series["values"], expected, rtol=0, atol=1e-4)
     assert series["n_cells_in_area"] == int(inside.sum())
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat"), [(-30.0, 40.0), (-30.0, 40.1), (12.5, -41.25), (12.4, -41.1)]
+)
+def test_edr_point_is_the_cell_the_map_and_xarray_pick(
+    live_hub: str, lon: float, lat: float
+) -> None:
+    """The README's own point (-30, 40) lies on the corner of four OSTIA cells."""
+    cid = "ukmo-ostia-sst-daily"
+    r = httpx.get(
+        f"{live_hub}/edr/collections/{cid}/position",
+        params={"coords": f"POINT({lon} {lat})", "parameter-name": "sst"},
+    )
+    assert r.status_code == 200, r.text
+    cov = r.json()
+    shown = cov["ranges"]["sst"]["values"]
+    cube = xr.open_zarr(f"{live_hub}/zarr/{cid}")
+    by_sel = cube["sst"].sel(lon=lon, lat=lat, method="nearest")
+    np.testing.assert_allclose(shown, by_sel.values, rtol=0, atol=1e-4)
+    # the map's rule: the cell whose half-open edges hold the point
+    row, _ = lookup(cell_edges(cube, "lat"), np.array([lat]))
+    col, _ = lookup(cell_edges(cube, "lon"), np.array([lon]))
+    by_map = cube["sst"].isel(lat=int(row[0]), lon=int(col[0]))
+    np.testing.assert_allclose(shown, by_map.values, rtol=0, atol=1e-4)
+    assert cov["domain"]["axes"]["x"]["values"] == [pytest.approx(float(by_map.lon))]
