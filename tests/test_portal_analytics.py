@@ -242,13 +242,21 @@ def test_september_sea_ice_trend_of_the_index(
     fit = stats.linregress(years, values)
     base = means.sel(year=slice(1981, 2010)).mean().item()
     n = len(values)
-    half = stats.t.ppf(0.975, n - 2) * fit.stderr
+    # the interval counts the effective sample size of autocorrelated residuals (the default)
+    resid = values - (fit.intercept + fit.slope * years)
+    r1 = min(max(float(np.sum(resid[1:] * resid[:-1]) / np.sum(resid**2)), 0.0), 1.0)
+    n_eff = n * (1 - r1) / (1 + r1)
+    stderr = np.sqrt(np.sum(resid**2) / (n_eff - 2) / np.sum((years - years.mean()) ** 2))
+    half = stats.t.ppf(0.975, n_eff - 2) * stderr
+    p_value = 2 * stats.t.sf(abs(fit.slope / stderr), n_eff - 2)
     pct = [100 * 10 * v / base for v in (fit.slope, fit.slope - half, fit.slope + half)]
-    fmt = [f"−{abs(v):.1f}" if v < 0 else f"{v:.1f}" for v in pct]
+    # three significant digits, as the page writes them
+    fmt = [("−" if v < 0 else "") + f"{float(f'{abs(v):.3g}'):g}" for v in pct]
     expected = f"{fmt[0]} % per decade (95 % CI {fmt[1]} to {fmt[2]}), p < 0.001"
-    assert fit.pvalue < 0.001 and pct[0] < -12 and pct[0] > -13
+    assert p_value < 0.001 and pct[0] < -12 and pct[0] > -13 and n_eff < n
     assert expected in text, (expected, text)
     assert text.startswith("September trend: −12.")
+    assert f"effective sample size {float(f'{n_eff:.3g}'):g} (autocorrelation)" in text
 
     drawn = {s["label"]: s for s in chart_series(page)}
     line = next(s for label, s in drawn.items() if label.startswith("trend: "))

@@ -4,6 +4,8 @@
   projected collection: the series-shaped copy it reads held the values but not the grid's
   projection.
 - A bbox crossing the antimeridian (west > east) answered 400.
+- Trend uncertainties ignored autocorrelation (GRACE: lag-1 0.83, an interval a third of
+  what the residuals allow); the effective sample size is now the default, and said.
 - On a cell edge, the EDR's nearest cell differed from the map's and from
   ``sel(method="nearest")``: one rule now (cells are half-open, a point on an edge belongs to
   the cell that starts there).
@@ -148,3 +150,50 @@ def test_edr_point_is_the_cell_the_map_and_xarray_pick(
     by_map = cube["sst"].isel(lat=int(row[0]), lon=int(col[0]))
     np.testing.assert_allclose(shown, by_map.values, rtol=0, atol=1e-4)
     assert cov["domain"]["axes"]["x"]["values"] == [pytest.approx(float(by_map.lon))]
+
+
+def test_trend_uncertainty_counts_autocorrelation_by_default(live_hub: str, samples: Path) -> None:
+    """GRACE Antarctica 2002-2021: least squares on the source file, with lag-1 n_eff."""
+    r = httpx.post(
+        f"{live_hub}/processes/trend/execution",
+        json={"inputs": {"collection": "nasa-grace-ice-mass-antarctica", "per": "year"}},
+        timeout=120,
+    )
+    assert r.status_code == 200, r.text
+    summary = r.json()["summary"]
+    assert summary["uncertainty"].startswith("effective sample size")
+    rows = [
+        line.split()
+        for line in (samples / "ice_sheets" / "grace_antarctica_mass_200204_202112.txt")
+        .read_text()
+        .splitlines()
+        if line.strip() and not line.startswith("HDR")
+    ]
+    years = np.array([float(r[0]) for r in rows])
+    mass = np.array([float(r[1]) for r in rows])
+    slope, intercept = np.polyfit(years, mass, 1)
+    resid = mass - (slope * years + intercept)
+    r1 = float(np.sum(resid[1:] * resid[:-1]) / np.sum(resid**2))
+    n = len(mass)
+    n_eff = n * (1 - r1) / (1 + r1)
+    stderr = np.sqrt(np.sum(resid**2) / (n_eff - 2) / np.sum((years - years.mean()) ** 2))
+    # the hub's times are the stamps decoded to dates: decimal years agree to a day
+    assert summary["slope"] == pytest.approx(slope, rel=1e-3)
+    assert summary["lag1_autocorrelation"] == pytest.approx(r1, abs=1e-3)
+    assert summary["n_eff"] == pytest.approx(n_eff, rel=1e-2)
+    assert summary["stderr"] == pytest.approx(stderr, rel=1e-2)
+    # the producer's header: -152.00 +/- 39.00 Gt/yr (1 sigma, with GIA and annual terms)
+    assert abs(summary["slope"] - -152.0) < 39.0
+    plain = httpx.post(
+        f"{live_hub}/processes/trend/execution",
+        json={
+            "inputs": {
+                "collection": "nasa-grace-ice-mass-antarctica",
+                "per": "year",
+                "autocorrelation": False,
+            }
+        },
+        timeout=120,
+    ).json()["summary"]
+    assert plain["uncertainty"].startswith("independent residuals")
+    assert summary["stderr"] > 3 * plain["stderr"]

@@ -64,6 +64,15 @@ class TrendInputs(OperationInputs):
         ]
         | None
     ) = None
+    autocorrelation: Annotated[
+        bool,
+        Field(
+            title="Correct for autocorrelation",
+            description="Least squares: reduce the sample size by the residuals' lag-1 "
+            "autocorrelation (effective sample size) for the standard error, interval and "
+            "p-value; climate series are rarely independent from step to step.",
+        ),
+    ] = True
     month: (
         Annotated[
             int,
@@ -93,8 +102,13 @@ def run(ctx: OperationContext, inputs: TrendInputs) -> Result:
             da = ctx.compute(da, 0.1, 0.4, "monthly means")
         step = resample.resample_time(da, "month") if finer_than_monthly(da) else da
         da = resample.select_month(step, int(inputs.month))
-    fit = trends.sens_slope if inputs.method == "sen" else trends.linear_trend
-    result = fit(da, per=inputs.per, relative_to=period(inputs.relative_to, "relative_to"))
+    reference = period(inputs.relative_to, "relative_to")
+    if inputs.method == "sen":
+        result = trends.sens_slope(da, per=inputs.per, relative_to=reference)
+    else:
+        result = trends.linear_trend(
+            da, per=inputs.per, relative_to=reference, autocorrelation=inputs.autocorrelation
+        )
     if gridded and not area:
         return Result(
             collection=result,
@@ -105,8 +119,22 @@ def run(ctx: OperationContext, inputs: TrendInputs) -> Result:
             message="fitting trends per cell",
         )
     result = ctx.compute(result, 0.4, 0.95, "fitting the trend")
-    summary = {"collection": source.id, "variable": str(da.name), **trends.trend_summary(result)}
+    summary = {
+        "collection": source.id,
+        "variable": str(da.name),
+        **trends.trend_summary(result),
+        "uncertainty": uncertainty_method(inputs),
+    }
     return Result(summary=summary, sources=[source])
+
+
+def uncertainty_method(inputs: TrendInputs) -> str:
+    """Say how the trend's interval and p-value were made."""
+    if inputs.method == "sen":
+        return "Mann-Kendall variance (ties corrected), no autocorrelation correction"
+    if inputs.autocorrelation:
+        return "effective sample size from the residuals' lag-1 autocorrelation"
+    return "independent residuals (no autocorrelation correction)"
 
 
 trend = Operation(

@@ -106,7 +106,9 @@ export function trendTool({ cid, chart, current }) {
       if (monthName) shown.push({ label: `${monthName} means`, times: points.times, values: points.values, style: POINT_STYLE });
       shown.push({ label: `trend: ${text}`, times: line.times, values: line.values, style: LINE_STYLE });
       chart.show(shown, { units: now.units, title: `${now.description}${monthName ? `, ${monthName}` : ""}: trend` });
+      const corrected = method.value !== "sen" && /effective sample size/.test(summary.uncertainty || "");
       const how = `${method.value === "sen" ? "Sen's slope" : "least squares"}, ${fmt(summary.n)} values${
+        corrected ? `, effective sample size ${fmt(summary.n_eff, 3)} (autocorrelation)` : ""}${
         relative ? `, relative to the ${relative.label} mean of ${fmt(summary.reference_mean)} ${now.units}` : ""}`;
       result.textContent = `${monthName ? `${monthName} trend` : "Trend"}: ${text} (${how})`;
       result.dataset.slope = String(summary.slope);
