@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: A rate limit: ``N/second``, ``N/minute``, ``N/hour``, ``N/day`` or ``off``.
 RATE_PATTERN = r"^\s*(off|0|\d+\s*/\s*(second|minute|hour|day))\s*$"
 
+#: Default of ``SCO_MAX_VARIABLE_BYTES``: the largest bundled sample's variable is 80 MB.
+DEFAULT_MAX_VARIABLE_BYTES = 1000 * 1000 * 1000
+
 
 class Settings(BaseSettings):
     """Hub settings; every field can be set as ``SCO_<FIELD>`` in the environment."""
@@ -77,7 +80,36 @@ class Settings(BaseSettings):
     )
     ingest_url_prefixes: str = Field(
         default="",
-        description="Comma-separated URL prefixes POST /ingest may fetch; empty: any http(s).",
+        description="Comma-separated URL prefixes POST /ingest may fetch, checked again at "
+        "every redirect; empty: any http(s).",
+    )
+    fetch_allow_networks: str = Field(
+        default="",
+        description="Comma-separated networks (CIDR or single addresses, e.g. 10.1.0.0/16, "
+        "::1) and host names the hub may fetch source URLs from although they are not public "
+        "(loopback, private, link-local, shared, reserved); empty: public addresses only.",
+    )
+    fetch_timeout: float = Field(
+        default=900.0,
+        gt=0,
+        description="Seconds one download of a source URL may take in all (redirects, "
+        "connecting and every byte), however steadily the source sends.",
+    )
+    fetch_idle_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a download may wait to connect, or for the next byte, before it "
+        "is given up.",
+    )
+    fetch_max_redirects: int = Field(
+        default=5, ge=0, description="Redirects followed (each one checked) per source URL."
+    )
+    max_variable_bytes: int = Field(
+        default=DEFAULT_MAX_VARIABLE_BYTES,
+        gt=0,
+        description="Largest decoded size of one variable of an ingested file (its dimensions "
+        "times its type's size, read from the file's metadata before any value); larger "
+        "files are refused.",
     )
     rate_limit_writes: str = Field(
         default="60/minute",

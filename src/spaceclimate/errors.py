@@ -66,6 +66,16 @@ class RecipeError(InputError):
     title = "Invalid recipe"
 
 
+class FetchError(InputError):
+    """A source URL could not be fetched: refused by the hub's rules, or not answered with it.
+
+    The message names the URL as it was given and nothing of the network behind it (no
+    resolved address, no reason a connection failed), so that it maps nothing for the sender.
+    """
+
+    title = "Source not fetched"
+
+
 class NotFoundError(SCOError):
     """A collection, item, variable or version does not exist."""
 
@@ -117,6 +127,12 @@ class TooLargeError(SCOError):
     status = 413
     exit_code = 2
     title = "Request too large"
+
+
+class DecodedSizeError(TooLargeError):
+    """A variable of a source file would take more memory, decoded, than the hub accepts."""
+
+    title = "File too large"
 
 
 class UnavailableError(SCOError):

@@ -4,7 +4,9 @@ Two bodies are accepted:
 
 - ``multipart/form-data`` with one or more ``files`` parts (and an optional ``recipe``);
 - ``application/json`` ``{"urls": ["https://...", ...], "recipe": null}``: the job fetches
-  the URLs itself (``SCO_INGEST_URL_PREFIXES`` may restrict where from).
+  the URLs itself, through the hub's guarded client (:mod:`spaceclimate.net`): public
+  addresses only unless ``SCO_FETCH_ALLOW_NETWORKS`` allows others, and
+  ``SCO_INGEST_URL_PREFIXES`` may restrict where from, redirects included.
 
 The key must cover every collection the files would publish (found from their names, or the
 named recipe): checked here before anything is saved, and again by the job. The answer is
@@ -33,12 +35,12 @@ from spaceclimate.ingest.remote import (
     FILES,
     check_scope,
     check_urls,
-    redact,
     safe_name,
     target_recipes,
     upload_dir,
     write_request,
 )
+from spaceclimate.net import FetchPolicy, redact
 from spaceclimate.services.context import HubContext
 from spaceclimate.services.deps import Context
 from spaceclimate.services.routers import RouterPlugin
@@ -96,6 +98,7 @@ def _recipe(value: Any) -> str | None:
 def build(ctx: HubContext) -> APIRouter:
     """Return the ingest router."""
     router = APIRouter()
+    FetchPolicy.from_settings(ctx.settings)  # a malformed SCO_FETCH_ALLOW_NETWORKS stops start-up
     access = access_for(ctx)
     require_key = key_dependency(ctx)
 
@@ -178,7 +181,7 @@ def build(ctx: HubContext) -> APIRouter:
             unknown = sorted(set(body) - {"urls", "recipe"})
             if unknown:
                 raise InputError(f"request body: unknown field {unknown[0]!r} (urls, recipe)")
-            urls = check_urls(body.get("urls"), ctx.settings.ingest_url_prefixes)
+            urls = check_urls(body.get("urls"), FetchPolicy.from_settings(ctx.settings))
             names = [safe_name(urlsplit(u).path, f"urls[{i}]") for i, u in enumerate(urls)]
             recipe = _recipe(body.get("recipe"))
             return await run_in_threadpool(submit, ctx, request, key, names, [], urls, recipe)

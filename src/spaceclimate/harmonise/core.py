@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from spaceclimate.config import DEFAULT_MAX_VARIABLE_BYTES
 from spaceclimate.ecv import get_variable
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.errors import CorruptFileError, GridError, InputError, SCOError
@@ -15,28 +16,37 @@ from spaceclimate.harmonise import grid as gridmod
 from spaceclimate.harmonise.attrs import SOURCE_ATTR, TIME_ATTRS
 from spaceclimate.harmonise.timeaxis import decode_times, time_bounds
 from spaceclimate.harmonise.variables import FlagTests, check_valid_range, decode_variable
-from spaceclimate.readers import open_dataset
+from spaceclimate.readers import check_decoded_size, open_dataset
 
 __all__ = ["SOURCE_ATTR", "check_same_grid", "combine", "harmonise_file"]
 
 
-def harmonise_file(path: Path, recipe: Recipe) -> xr.Dataset:
+def harmonise_file(
+    path: Path, recipe: Recipe, max_variable_bytes: int = DEFAULT_MAX_VARIABLE_BYTES
+) -> xr.Dataset:
     """Read *path* with the recipe's reader and return its harmonised dataset.
 
     The result has canonical variable names and units, masked fills and flags, lon in
     [-180, 180) and lat ascending (or the recipe's projected grid with 2-D lat/lon), a CF
     ``time`` axis with bounds where the product has time, and values fully validated
     (read errors and implausible values surface here, before anything is published).
+
+    A file with a variable that would decode to more than *max_variable_bytes* is refused
+    (:class:`~spaceclimate.errors.DecodedSizeError`) from its metadata, before any value is
+    read (``SCO_MAX_VARIABLE_BYTES``).
     """
     file = path.name
     if fast.applies(recipe):
+        check_decoded_size(path, recipe.reader, max_variable_bytes, **recipe.reader_options)
         try:
             done = fast.harmonise_packed(path, recipe)
         except Exception:  # noqa: BLE001 - the general path reports the problem its own way
             done = None
         if done is not None:
             return done
-    raw = open_dataset(path, reader=recipe.reader, **recipe.reader_options)
+    raw = open_dataset(
+        path, recipe.reader, max_variable_bytes=max_variable_bytes, **recipe.reader_options
+    )
     try:
         return _harmonise(raw, path, recipe)
     except SCOError:

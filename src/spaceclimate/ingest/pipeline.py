@@ -315,11 +315,12 @@ class Ingestor:
         Each comes with its source record, checksummed by the worker when :meth:`_plan` left
         that to it; ``plan.new`` and ``plan.sources`` are updated with those records.
         """
+        limit = self.settings.max_variable_bytes
         client = dask_client(self.settings.dask_scheduler)
         if client is not None:
             paths = [p for p, _s in plan.new]
             for ds, (_p, src) in zip(
-                _harmonised_on_cluster(client, paths, plan.recipe), plan.new, strict=True
+                _harmonised_on_cluster(client, paths, plan.recipe, limit), plan.new, strict=True
             ):
                 yield ds, src
             return
@@ -330,7 +331,9 @@ class Ingestor:
             todo = iter(plan.new)
             try:
                 for path, src in todo:
-                    queue.append(pool.submit(_checksum_and_harmonise, path, src, plan.recipe))
+                    queue.append(
+                        pool.submit(_checksum_and_harmonise, path, src, plan.recipe, limit)
+                    )
                     if len(queue) >= ahead:
                         break
                 done = 0
@@ -338,7 +341,7 @@ class Ingestor:
                     ds, record = queue.popleft().result()
                     nxt = next(todo, None)
                     if nxt is not None:
-                        queue.append(pool.submit(_checksum_and_harmonise, *nxt, plan.recipe))
+                        queue.append(pool.submit(_checksum_and_harmonise, *nxt, plan.recipe, limit))
                     path, src = plan.new[done]
                     if record is not src:
                         plan.new[done] = (path, record)
@@ -397,17 +400,18 @@ class Ingestor:
 
 
 def _checksum_and_harmonise(
-    path: Path, src: SourceRecord, recipe: Recipe
+    path: Path, src: SourceRecord, recipe: Recipe, limit: int
 ) -> tuple[xr.Dataset, SourceRecord]:
-    """Harmonise *path*; checksum it first when its record has no checksum yet."""
+    """Harmonise *path* (variables up to *limit* bytes decoded); checksum it first when its
+    record has no checksum yet."""
     if not src.sha256:
         digest, size = sha256_of(path)
         src = SourceRecord(src.name, digest, size, src.item_id)
-    return harmonise_file(path, recipe), src
+    return harmonise_file(path, recipe, limit), src
 
 
 def _harmonised_on_cluster(
-    client: Client, paths: list[Path], recipe: Recipe
+    client: Client, paths: list[Path], recipe: Recipe, limit: int
 ) -> Iterator[xr.Dataset]:
     """Yield the harmonised *paths* in order, each harmonised by a task on the cluster.
 
@@ -425,7 +429,7 @@ def _harmonised_on_cluster(
         if nxt is not None:
             i, path = nxt
             key = f"sco-harmonise-{run}-{i}-{path.name}"
-            queue.append(client.submit(harmonise_file, path.resolve(), recipe, key=key))
+            queue.append(client.submit(harmonise_file, path.resolve(), recipe, limit, key=key))
 
     try:
         for _ in range(ahead):

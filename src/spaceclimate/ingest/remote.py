@@ -4,7 +4,10 @@
 ``SCO_HOME/uploads/<job id>/`` and queues a job of kind ``ingest``; a job runner (an API
 worker or ``sco jobs work``) then
 
-1. fetches the URLs (http or https, within the upload size limit),
+1. fetches the URLs through the hub's guarded client (:mod:`spaceclimate.net`: allowed
+   prefixes and public addresses only, on every redirect; a deadline per download; the
+   upload size limit counted as bytes arrive; stopped when the job is dismissed or out of
+   time),
 2. checks again that the submitting key exists, is not revoked and may write every collection
    the files make (by their recipes),
 3. runs :meth:`spaceclimate.ingest.Ingestor.ingest` on the files (atomic: bad input anywhere
@@ -27,20 +30,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
 from spaceclimate.access import Access, Actor, ApiKey, AuditEntry
 from spaceclimate.config import Settings
 from spaceclimate.ecv import get_recipe, match_recipe
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.errors import ForbiddenError, InputError, SCOError
 from spaceclimate.jobs.env import JobCancelled, JobEnv, JobTimeLimit
+from spaceclimate.net import Fetcher, FetchPolicy, redact
 
 #: The private part of a submission (full URLs, who sent it), beside the files.
 REQUEST_FILE = "request.json"
 FILES = "files"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+,=@-]{0,254}$")
-FETCH_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
 def upload_dir(settings: Settings, job_id: str) -> Path:
@@ -61,34 +62,23 @@ def safe_name(name: str, where: str) -> str:
     return base
 
 
-def check_urls(urls: Any, prefixes: str) -> list[str]:
-    """Return the URLs of a JSON submission after checking scheme, host and allow-list."""
+def check_urls(urls: Any, policy: FetchPolicy) -> list[str]:
+    """Return the URLs of a JSON submission after checking each by itself against *policy*.
+
+    Scheme, host, the allowed prefixes and literal addresses are judged here, at once (400);
+    where a host's name resolves to, and every redirect, are judged when the job fetches.
+    """
     if not isinstance(urls, list) or not urls or len(urls) > 1000:
         raise InputError("urls: must be a list of 1 to 1000 http(s) URLs")
-    allowed = [p.strip() for p in prefixes.split(",") if p.strip()]
     out = []
     for i, url in enumerate(urls):
         if not isinstance(url, str):
             raise InputError(f"urls[{i}]: must be a string")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise InputError(f"urls[{i}]: {redact(url)!r} is not an http(s) URL")
-        if allowed and not any(url.startswith(p) for p in allowed):
-            raise InputError(
-                f"urls[{i}]: {redact(url)!r} is not under an allowed prefix "
-                f"(SCO_INGEST_URL_PREFIXES: {', '.join(allowed)})"
-            )
+        reason = policy.refusal(url)
+        if reason:
+            raise InputError(f"urls[{i}]: {redact(url)!r} {reason}")
         out.append(url)
     return out
-
-
-def redact(url: str) -> str:
-    """Return *url* without credentials, query or fragment (it may carry a token)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
 
 
 def target_recipes(names: list[str], recipe_id: str | None) -> dict[str, Recipe]:
@@ -117,30 +107,30 @@ def write_request(folder: Path, urls: list[str], actor: Actor) -> None:
     (folder / REQUEST_FILE).write_text(json.dumps(payload), encoding="utf-8")
 
 
-def _fetch(urls: list[str], target: Path, limit: int, env: JobEnv) -> None:
-    """Download *urls* into *target* (InputError naming the URL that fails)."""
-    total = 0
-    with httpx.Client(timeout=FETCH_TIMEOUT, follow_redirects=True) as client:
-        for i, url in enumerate(urls):
-            env.report(0.1 * i / len(urls), f"fetching {redact(url)}")
-            name = safe_name(urlsplit(url).path, f"urls[{i}]")
-            try:
-                with client.stream("GET", url) as response:
-                    if response.status_code != 200:
-                        raise InputError(f"{redact(url)}: HTTP {response.status_code}")
-                    with (target / name).open("wb") as out:
-                        for block in response.iter_bytes(1 << 20):
-                            total += len(block)
-                            if total > limit:
-                                raise InputError(
-                                    f"{redact(url)}: the files are over the upload limit of "
-                                    f"{limit} bytes"
-                                )
-                            out.write(block)
-            except httpx.HTTPError as exc:
-                raise InputError(
-                    f"{redact(url)}: cannot fetch ({type(exc).__name__}: {exc})"
-                ) from None
+def _fetch(urls: list[str], target: Path, settings: Settings, env: JobEnv) -> None:
+    """Download *urls* into *target* through the hub's guarded client.
+
+    Every URL and redirect is judged by the fetch policy of *settings*; the downloads stop
+    at the job's end and when it is dismissed (the job's reports, about every second, say
+    so), and together they may bring at most ``SCO_MAX_UPLOAD_BYTES``.
+    """
+    position = [0]
+
+    def check(shown: str, received: int) -> None:
+        env.report(0.1 * position[0] / len(urls), f"fetching {shown} ({received} bytes)")
+
+    fetcher = Fetcher(
+        FetchPolicy.from_settings(settings),
+        max_bytes=settings.max_upload_bytes,
+        deadline=env.deadline,
+        check=check,
+    )
+    for i, url in enumerate(urls):
+        position[0] = i
+        env.report(0.1 * i / len(urls), f"fetching {redact(url)}")
+        name = safe_name(urlsplit(url).path, f"urls[{i}]")
+        with (target / name).open("wb") as out:
+            fetcher.download(url, out)
 
 
 def run_ingest_job(env: JobEnv, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -160,7 +150,7 @@ def run_ingest_job(env: JobEnv, inputs: dict[str, Any]) -> dict[str, Any]:
         recipe_id = inputs.get("recipe")
         try:
             if request["urls"]:
-                _fetch(request["urls"], folder / FILES, settings.max_upload_bytes, env)
+                _fetch(request["urls"], folder / FILES, settings, env)
             key = access.keys.get(str(actor.key_id))
             if key.revoked:
                 raise ForbiddenError(f"key {key.id} was revoked before the job ran")

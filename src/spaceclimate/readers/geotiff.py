@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 from spaceclimate.readers._common import corrupt, head
+from spaceclimate.readers.base import Declared
 
 MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
@@ -22,6 +23,27 @@ class GeoTIFFReader:
     def can_open(self, path: Path) -> bool:
         """TIFF magic bytes."""
         return path.is_file() and head(path, 4).startswith(MAGIC)
+
+    def declared(self, path: Path, **options: Any) -> dict[str, Declared] | None:
+        """Return the bands :meth:`open` would read, and its coordinates, from the header."""
+        import rasterio
+        from rasterio.errors import RasterioError
+
+        if not self.can_open(path):
+            return None
+        try:
+            with rasterio.open(path) as src:
+                count, height, width, dtypes = src.count, src.height, src.width, src.dtypes
+        except (RasterioError, OSError, ValueError):
+            return None
+        single = options.get("variable") if count == 1 else None
+        found = {
+            str(single or f"band_{i + 1}"): Declared((height, width), np.dtype(dtypes[i]))
+            for i in range(count)
+        }
+        found["x"] = Declared((width,), np.dtype("f8"))
+        found["y"] = Declared((height,), np.dtype("f8"))
+        return found
 
     def open(self, path: Path, **options: Any) -> xr.Dataset:
         """Read every band; option ``variable`` names a single band's variable.

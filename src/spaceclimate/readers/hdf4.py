@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from spaceclimate.readers._common import corrupt, head
+from spaceclimate.readers.base import Declared
 
 MAGIC = b"\x0e\x03\x13\x01"
 MAX_ATTR = 4096
@@ -56,6 +57,24 @@ def eos_grid(struct: str) -> dict[str, Any] | None:
     }
 
 
+def _sds_dtypes() -> dict[int, np.dtype[Any]]:
+    """Numpy types of the HDF4 scientific data set type codes."""
+    from pyhdf.SD import SDC
+
+    return {
+        SDC.CHAR8: np.dtype("S1"),
+        SDC.UCHAR8: np.dtype("u1"),
+        SDC.INT8: np.dtype("i1"),
+        SDC.UINT8: np.dtype("u1"),
+        SDC.INT16: np.dtype("i2"),
+        SDC.UINT16: np.dtype("u2"),
+        SDC.INT32: np.dtype("i4"),
+        SDC.UINT32: np.dtype("u4"),
+        SDC.FLOAT32: np.dtype("f4"),
+        SDC.FLOAT64: np.dtype("f8"),
+    }
+
+
 def _crs_wkt(grid: dict[str, Any]) -> str | None:
     from pyproj import CRS
 
@@ -75,6 +94,39 @@ class HDF4Reader:
     def can_open(self, path: Path) -> bool:
         """HDF4 magic bytes."""
         return path.is_file() and head(path, 4) == MAGIC
+
+    def declared(self, path: Path, **options: Any) -> dict[str, Declared] | None:
+        """Return the data sets :meth:`open` would read, and its grid's coordinates,
+        from the file's metadata only (unknown type codes count 8 bytes a value)."""
+        from pyhdf.error import HDF4Error
+        from pyhdf.SD import SD, SDC
+
+        if not self.can_open(path):
+            return None
+        try:
+            sd = SD(str(path), SDC.READ)
+        except HDF4Error:
+            return None
+        try:
+            sets = sd.datasets()
+            grid = eos_grid(str(sd.attributes().get("StructMetadata.0", "")))
+        except HDF4Error:
+            return None
+        finally:
+            sd.end()
+        dtypes = _sds_dtypes()
+        names = list(options.get("variables") or sets)
+        found = {
+            str(name): Declared(
+                tuple(int(n) for n in sets[name][1]), dtypes.get(sets[name][2], np.dtype("f8"))
+            )
+            for name in names
+            if name in sets
+        }
+        if grid:
+            found["x"] = Declared((grid["nx"],), np.dtype("f8"))
+            found["y"] = Declared((grid["ny"],), np.dtype("f8"))
+        return found
 
     def open(self, path: Path, **options: Any) -> xr.Dataset:
         """Read the SDS (option ``variables`` restricts which) with attributes and grid."""

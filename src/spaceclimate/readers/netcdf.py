@@ -15,6 +15,7 @@ from xarray.backends.locks import HDF5_LOCK, NETCDFC_LOCK, combine_locks
 from spaceclimate.errors import CorruptFileError
 from spaceclimate.readers._classic import classic_size
 from spaceclimate.readers._common import corrupt, head, restore_attrs, subset
+from spaceclimate.readers.base import Declared
 
 MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
 SUFFIXES = {".nc", ".nc4", ".h5", ".he5", ".hdf5", ".cdf"}
@@ -122,6 +123,26 @@ class NetCDFReader:
         restore_attrs(ds)
         return ds
 
+    def declared(self, path: Path, **options: Any) -> dict[str, Declared] | None:
+        """Return the variables :meth:`open` would return, from the file's metadata only.
+
+        With option ``variables``, those and the group's dimension coordinates (which
+        opening reads whole); otherwise every variable of the group.
+        """
+        if not path.is_file() or not head(path).startswith(MAGIC) or _truncated(path):
+            return None
+        found = _declared_netcdf(path, options.get("group"))
+        if found is None:
+            found = _declared_hdf5(path, options.get("group"))
+        if found is None:
+            return None
+        variables, dims = found
+        wanted = options.get("variables")
+        if wanted:
+            keep = set(wanted) | {name for name, var in variables.items() if (name,) == dims[name]}
+            variables = {name: var for name, var in variables.items() if name in keep}
+        return variables
+
     @staticmethod
     def _touch(ds: xr.Dataset) -> None:
         """Read the last element of every variable so truncated files fail now."""
@@ -130,6 +151,55 @@ class NetCDFReader:
                 continue
             index = tuple(-1 for _ in var.shape)
             np.asarray(var[index].values)
+
+
+_Found = tuple[dict[str, Declared], dict[str, tuple[str, ...]]]
+
+
+def _dtype(value: Any) -> np.dtype[Any]:
+    """A variable's value type as numpy says it (variable-length types as objects)."""
+    try:
+        dtype = np.dtype(value)
+    except TypeError:
+        return np.dtype(object)
+    return np.dtype(object) if dtype.itemsize == 0 else dtype
+
+
+def _declared_netcdf(path: Path, group: str | None) -> _Found | None:
+    """Shapes, types and dimension names of a group's variables, by the netCDF library."""
+    try:
+        with _READ_LOCK, netCDF4.Dataset(path, "r") as nc:
+            where = nc[group] if group else nc
+            variables = {
+                str(name): Declared(tuple(int(n) for n in var.shape), _dtype(var.dtype))
+                for name, var in where.variables.items()
+            }
+            dims = {
+                str(name): tuple(map(str, var.dimensions)) for name, var in where.variables.items()
+            }
+        return variables, dims
+    except Exception:  # noqa: BLE001 - not readable this way: try the HDF5 library
+        return None
+
+
+def _declared_hdf5(path: Path, group: str | None) -> _Found | None:
+    """Shapes and types of a group's data sets, by the HDF5 library (files netCDF cannot open)."""
+    import h5py
+
+    try:
+        with _READ_LOCK, h5py.File(path, "r") as h5:
+            where = h5[group] if group else h5
+            variables: dict[str, Declared] = {}
+            dims: dict[str, tuple[str, ...]] = {}
+            for name, item in where.items():
+                if isinstance(item, h5py.Dataset):
+                    variables[str(name)] = Declared(
+                        tuple(int(n) for n in item.shape), _dtype(item.dtype)
+                    )
+                    dims[str(name)] = (str(name),) if item.ndim == 1 else ()
+        return variables, dims
+    except Exception:  # noqa: BLE001 - not HDF5 either: opening will say what is wrong
+        return None
 
 
 @dataclass(frozen=True)

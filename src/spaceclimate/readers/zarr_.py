@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 from spaceclimate.readers._common import corrupt, restore_attrs, subset
+from spaceclimate.readers.base import Declared
 
 MARKERS = (".zgroup", "zarr.json", ".zmetadata")
 
@@ -22,6 +23,21 @@ class ZarrReader:
     def can_open(self, path: Path) -> bool:
         """A folder holding Zarr group metadata."""
         return path.is_dir() and any((path / m).exists() for m in MARKERS)
+
+    def declared(self, path: Path, **options: Any) -> dict[str, Declared] | None:
+        """Return every array of the store's root group, from its metadata only."""
+        import zarr
+
+        if not self.can_open(path):
+            return None
+        try:
+            group = zarr.open_group(str(path), mode="r")
+            return {
+                str(name): Declared(tuple(int(n) for n in array.shape), np.dtype(array.dtype))
+                for name, array in group.arrays()
+            }
+        except Exception:  # noqa: BLE001 - opening will say what is wrong with the store
+            return None
 
     def open(self, path: Path, **options: Any) -> xr.Dataset:
         """Open the store; option ``variables`` keeps only those data variables."""
