@@ -39,7 +39,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import create_engine, text
 
-from spaceclimate.catalog import SearchQuery, migrate
+from spaceclimate.catalog import SearchQuery
+from spaceclimate.db import migrate
 from spaceclimate.catalog.base import VersionRecord
 from spaceclimate.catalog.sql import SQLCatalogBackend
 
