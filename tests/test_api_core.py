@@ -41,3 +41,34 @@ def test_over_long_query_string_is_refused(api: Any) -> None:
 def test_over_large_body_is_refused(api: Any) -> None:
     r = api.post("/health", content=b"x" * 3_000_000)
     assert r.status_code == 413  # refused before any route runs
+
+
+OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
+
+
+def test_openapi_is_served_in_the_media_type_asked_for(api: Any) -> None:
+    # every landing page's service-desc link names a type /api answers with when asked for it
+    for landing in ("/", "/stac", "/edr"):
+        desc = [lk for lk in api.get(landing).json()["links"] if lk["rel"] == "service-desc"]
+        assert [lk["type"] for lk in desc] == [OPENAPI], landing
+    asked = {
+        "application/vnd.oai.openapi+json;version=3.1": OPENAPI,
+        "application/vnd.oai.openapi+json;version=3.0": OPENAPI,  # the version the hub has
+        "application/vnd.oai.openapi+json": OPENAPI,
+        "application/json": "application/json",
+        "application/json;q=0.5, application/vnd.oai.openapi+json": OPENAPI,
+        "application/vnd.oai.openapi+json;q=0.2, application/*;q=0.9": "application/json",
+        "text/html,application/xhtml+xml,*/*;q=0.8": "application/json",  # a browser
+        "*/*": "application/json",
+        "": "application/json",
+    }
+    for accept, answered in asked.items():
+        r = api.get("/api", headers={"Accept": accept})
+        assert r.status_code == 200, accept
+        assert r.headers["content-type"] == answered, accept
+        assert "Accept" in r.headers["vary"]
+        assert r.json()["openapi"] == "3.1.0" and "/stac/search" in r.json()["paths"]
+    r = api.get("/api", headers={"Accept": "application/yaml"})
+    assert r.status_code == 406 and r.headers["content-type"] == "application/problem+json"
+    assert OPENAPI in r.json()["detail"]
+    assert api.get("/docs").status_code == 200

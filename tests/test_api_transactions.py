@@ -33,6 +33,7 @@ TRANSACTION_CLASSES = {
     "https://api.stacspec.org/v1.0.0/ogcapi-features/extensions/transaction",
     "https://api.stacspec.org/v1.0.0/collections/extensions/transaction",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
 }
 
 
@@ -102,7 +103,16 @@ def test_conformance_declares_transactions(api: TestClient) -> None:
     assert TRANSACTION_CLASSES <= set(api.get("/conformance").json()["conformsTo"])
     operations = api.get("/api").json()["paths"]
     assert set(operations["/stac/collections"]) == {"get", "post"}
-    assert set(operations["/stac/collections/{collection_id}"]) == {"get", "put", "delete"}
+    assert set(operations["/stac/collections/{collection_id}"]) == {
+        "get",
+        "put",
+        "patch",
+        "delete",
+    }
+    item_path = operations["/stac/collections/{collection_id}/items/{item_id}"]
+    assert set(item_path) == {"get", "put", "patch", "delete"}
+    patch = item_path["patch"]["requestBody"]["content"]
+    assert "application/merge-patch+json" in patch
     assert {"401", "403", "429"} <= set(operations["/stac/collections"]["post"]["responses"])
 
 
@@ -415,3 +425,138 @@ def test_publish_and_audit_are_one_transaction(hub: Path) -> None:
     assert version == 1 and catalog.get_collection(CID)["sco:version"] == 1
     assert access.audit.list_entries(CID)[0]["version"] == 1
     catalog.close()
+
+
+def _audit(api: TestClient, hub: Path) -> list[tuple[str, str | None, int | None]]:
+    admin = bearer(make_key(hub, "admin")[1])
+    entries = api.get("/admin/audit", params={"collection": CID}, headers=admin).json()["entries"]
+    return [(e["action"], e["item_id"], e["version"]) for e in entries]
+
+
+def test_patch_a_collection_and_an_item(api: TestClient, hub: Path, esa: dict[str, str]) -> None:
+    made = api.post("/stac/collections", json=collection(), headers=esa)
+    assert made.status_code == 201
+    one = item("i1", 10.0, 60.0, "2001-01-01T00:00:00Z")
+    one["properties"] = {"datetime": "2001-01-01T00:00:00Z", "platform": "sentinel-2a", "gsd": 10}
+    assert api.post(f"/stac/collections/{CID}/items", json=one, headers=esa).status_code == 201
+    merge = {**esa, "Content-Type": "application/merge-patch+json"}
+    # a collection: members replaced, a null removes one, the rest stays
+    r = api.patch(
+        f"/stac/collections/{CID}",
+        content=json.dumps({"title": "Glacier outlines, patched", "keywords": None}),
+        headers=merge,
+    )
+    assert r.status_code == 200, r.text
+    doc = api.get(f"/stac/collections/{CID}").json()
+    assert doc["title"] == "Glacier outlines, patched" and "keywords" not in doc
+    assert doc["description"] == collection()["description"] and doc["sco:version"] == 3
+    assert doc["extent"] == collection()["extent"]
+    # an item: properties merged member by member (plain JSON works too)
+    r = api.patch(
+        f"/stac/collections/{CID}/items/i1",
+        json={"properties": {"platform": "sentinel-2b", "gsd": None, "cloud": 3.5}},
+        headers=esa,
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/geo+json"
+    got = api.get(f"/stac/collections/{CID}/items/i1").json()
+    props = {k: v for k, v in got["properties"].items() if not k.startswith("sco:")}
+    assert props == {"datetime": "2001-01-01T00:00:00Z", "platform": "sentinel-2b", "cloud": 3.5}
+    assert got["geometry"] == one["geometry"] and got["assets"] == one["assets"]
+    assert got["properties"]["sco:version"] == 4
+    # a patch is checked like a replacement, and nothing is written when it fails
+    noaa = bearer(make_key(hub, "provider:NOAA")[1])
+    before = snapshot(hub)
+    bad = [
+        ({"properties": {"datetime": "yesterday"}}, 400, "RFC 3339"),
+        ({"properties": {"datetime": None}}, 400, "properties.datetime"),
+        ({"id": "i2"}, 400, "body.id"),
+        ({"geometry": {"type": "Polygon", "coordinates": "x"}}, 400, "geometry"),
+    ]
+    for body, status, fragment in bad:
+        r = api.patch(f"/stac/collections/{CID}/items/i1", json=body, headers=esa)
+        assert r.status_code == status and fragment in r.json()["detail"], (body, r.text)
+    r = api.patch(f"/stac/collections/{CID}", json={"license": None}, headers=esa)
+    assert r.status_code == 400 and "license" in r.json()["detail"]
+    r = api.patch(f"/stac/collections/{CID}", json={"id": "other"}, headers=esa)
+    assert r.status_code == 400 and "body.id" in r.json()["detail"]
+    r = api.patch(f"/stac/collections/{CID}", json=["title"], headers=esa)
+    assert r.status_code == 400 and "merge patch" in r.json()["detail"]
+    r = api.patch(
+        f"/stac/collections/{CID}/items/i1",
+        content=json.dumps([{"op": "replace", "path": "/properties/gsd", "value": 20}]),
+        headers={**esa, "Content-Type": "application/json-patch+json"},
+    )
+    assert r.status_code == 415 and "merge patch" in r.json()["detail"]
+    assert api.patch(f"/stac/collections/{CID}/items/nope", json={}, headers=esa).status_code == 404
+    assert api.patch(f"/stac/collections/{CID}", json={"title": "x"}).status_code == 401
+    assert (
+        api.patch(f"/stac/collections/{CID}", json={"title": "x"}, headers=noaa).status_code == 403
+    )
+    r = api.patch(f"/stac/collections/{CID}", json={"providers": [{"name": "NOAA"}]}, headers=esa)
+    assert r.status_code == 403
+    assert snapshot(hub) == before
+    # every patch is a version, audited
+    assert _audit(api, hub)[:2] == [("item.update", "i1", 4), ("collection.update", None, 3)]
+
+
+def test_patch_a_cube_collection_keeps_its_cube(
+    api: TestClient, hub: Path, esa: dict[str, str]
+) -> None:
+    before = api.get(f"/stac/collections/{OZONE}").json()
+    patch = {"title": "Total ozone (patched)", "extent": None, "cube:variables": None}
+    r = api.patch(f"/stac/collections/{OZONE}", json=patch, headers=esa)
+    assert r.status_code == 200, r.text
+    after = api.get(f"/stac/collections/{OZONE}").json()
+    assert after["title"] == "Total ozone (patched)"
+    for name in ("cube:variables", "cube:dimensions", "extent", "assets", "description"):
+        assert after[name] == before[name], name
+    assert after["sco:version"] == before["sco:version"] + 1
+    item_id = api.get(f"/stac/collections/{OZONE}/items").json()["features"][0]["id"]
+    r = api.patch(f"/stac/collections/{OZONE}/items/{item_id}", json={}, headers=esa)
+    assert r.status_code == 409 and "POST /ingest" in r.json()["detail"]
+
+
+def test_prefer_return_minimal(api: TestClient, esa: dict[str, str]) -> None:
+    minimal = {**esa, "Prefer": "return=minimal"}
+    made = api.post("/stac/collections", json=collection(), headers=minimal)
+    assert made.status_code == 201 and made.json()["id"] == CID  # a creation says what it made
+    one = item("i1", 0, 0, "2001-01-01T00:00:00Z")
+    api.post(f"/stac/collections/{CID}/items", json=one, headers=esa)
+    answers = [
+        api.put(f"/stac/collections/{CID}", json=collection(title="Put"), headers=minimal),
+        api.patch(f"/stac/collections/{CID}", json={"title": "Patched"}, headers=minimal),
+        api.put(f"/stac/collections/{CID}/items/i1", json=one, headers=minimal),
+        api.patch(f"/stac/collections/{CID}/items/i1", json={"bbox": None}, headers=minimal),
+    ]
+    for r in answers:
+        assert r.status_code == 204 and r.content == b"", r.text
+        assert r.headers["preference-applied"] == "return=minimal"
+        assert "content-type" not in r.headers
+    assert api.get(f"/stac/collections/{CID}").json()["title"] == "Patched"
+    assert api.get(f"/stac/collections/{CID}/items/i1").json()["bbox"] == [0.0, 0.0, 2.0, 1.0]
+    r = api.patch(f"/stac/collections/{CID}", json={"title": "Full"}, headers=esa)
+    assert r.status_code == 200 and r.json()["title"] == "Full"
+
+
+def test_missing_and_null_titles_are_left_out(api: TestClient, esa: dict[str, str]) -> None:
+    untitled = collection()
+    del untitled["title"]
+    assert api.post("/stac/collections", json=untitled, headers=esa).status_code == 201
+    nulls = collection("esa-glacier-nulls", title=None)
+    nulls["links"] = [{"rel": "license", "href": "https://example.org/l", "title": None}]
+    assert api.post("/stac/collections", json=nulls, headers=esa).status_code == 201
+    landing = api.get("/stac").json()
+    children = {lk["href"].rsplit("/", 1)[1]: lk for lk in landing["links"] if lk["rel"] == "child"}
+    for cid in (CID, "esa-glacier-nulls"):
+        assert "title" not in children[cid], children[cid]
+        doc = api.get(f"/stac/collections/{cid}").json()
+        assert "title" not in doc
+        assert all(v is not None for lk in doc["links"] for v in lk.values()), doc["links"]
+    for where in ("/stac", "/stac/collections", f"/stac/collections/{CID}"):
+        text = api.get(where).text
+        assert '"title":null' not in text.replace(" ", ""), where
+    bad = collection("esa-glacier-bad")
+    bad["links"] = [{"rel": "license", "href": "https://example.org/l", "title": 5}]
+    r = api.post("/stac/collections", json=bad, headers=esa)
+    assert r.status_code == 400 and "links[0].title" in r.json()["detail"]

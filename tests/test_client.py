@@ -11,6 +11,7 @@ import xarray as xr
 
 from spaceclimate.catalog import open_catalog
 from spaceclimate.client import Hub, HubBadRequest, HubNotFound, HubTooLarge
+from spaceclimate.client.hub import search_datetime
 from spaceclimate.store import open_store
 
 from .conftest import start_server, stop_server
@@ -33,6 +34,21 @@ def test_search_returns_pystac_items(hub: Hub) -> None:
     assert "nsidc-seaice-cdr-nh-monthly" in ids and "nsidc-seaice-cdr-sh-monthly" not in ids
     cols = hub.collections(agency="ESA")
     assert "esa-cci-sm-combined" in {c.id for c in cols}
+
+
+def test_search_takes_dates_as_whole_days(hub: Hub) -> None:
+    def ids(when: str) -> list[str]:
+        return sorted(i.id for i in hub.search(collections=[OSTIA], datetime=when))
+
+    day = "sst_ostia_l4_anom_daily_2017060"
+    assert ids("2017-06-05/2017-06-06") == [f"{day}5", f"{day}6"]
+    assert ids("2017-06-07/..") == [f"{day}7"]
+    assert ids("../2017-06-05") == [f"{day}5"]
+    assert ids("2017-06-06T12:00:00Z") == [f"{day}6"]
+    assert ids("2017-06-06T00:00:00Z/2017-06-07") == [f"{day}6", f"{day}7"]
+    assert search_datetime("2021-12-01/2021-12-31") == ("2021-12-01T00:00:00Z/2021-12-31T23:59:59Z")
+    with pytest.raises(HubBadRequest, match="datetime"):
+        hub.search(datetime="2017-06-06T12:00:00")  # a time without offset is not RFC 3339
 
 
 def test_open_is_lazy_and_equals_local_cube(hub: Hub, hub_home: Path) -> None:

@@ -121,6 +121,14 @@ class RateLimitedError(SCOError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class UnsupportedMediaTypeError(SCOError):
+    """A request body comes in a media type the operation does not take."""
+
+    status = 415
+    exit_code = 2
+    title = "Unsupported media type"
+
+
 class TooLargeError(SCOError):
     """A request would read or return more than the configured limit."""
 

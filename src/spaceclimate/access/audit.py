@@ -23,9 +23,11 @@ from spaceclimate.db.schema import audit
 ACTIONS = (
     "collection.create",
     "collection.replace",
+    "collection.update",
     "collection.delete",
     "item.create",
     "item.replace",
+    "item.update",
     "item.delete",
     "ingest.submit",
     "ingest.publish",

@@ -3,7 +3,7 @@
 The application mounts every router plugin of ``spaceclimate.api_routers`` (STAC, EDR,
 tiles, Zarr, downloads, ...), each given the same
 :class:`~spaceclimate.services.context.HubContext`. OpenAPI is served at ``/api``,
-interactive docs at ``/docs``; errors are problem+json.
+interactive docs at ``/docs`` (:mod:`spaceclimate.api.openapi`); errors are problem+json.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
 from spaceclimate import __version__
 from spaceclimate.api.observe import install_observability
+from spaceclimate.api.openapi import OPENAPI_VERSION, serve_openapi
 from spaceclimate.api.problems import (
     PROBLEM_RESPONSES,
     LimitsMiddleware,
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
         lifespan=lifespan,
         openapi_tags=[{"name": p.name, "description": p.description} for p in plugins],
     )
+    app.openapi_version = OPENAPI_VERSION
+    serve_openapi(app)  # before the routers: the portal's routes must not shadow /api
     app.state.ctx = ctx
     app.state.plugins = plugins
     app.state.unavailable = unavailable
@@ -131,9 +134,9 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
-        allow_methods=["GET", "POST", "PUT", "DELETE"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-        expose_headers=["Location", "Retry-After", "X-Request-ID"],
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Prefer", "X-Request-ID"],
+        expose_headers=["Location", "Preference-Applied", "Retry-After", "X-Request-ID"],
     )
     app.add_middleware(
         LimitsMiddleware,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from spaceclimate import __version__
+from spaceclimate.api.openapi import OPENAPI_MEDIA_TYPE
 from spaceclimate.api.urls import base_url
 from spaceclimate.services.context import HubContext
 from spaceclimate.services.deps import Context
@@ -68,7 +69,7 @@ def build(ctx: HubContext) -> APIRouter:
             {
                 "rel": "service-desc",
                 "href": f"{base}/api",
-                "type": "application/vnd.oai.openapi+json;version=3.0",
+                "type": OPENAPI_MEDIA_TYPE,
             },
             {"rel": "service-doc", "href": f"{base}/docs", "type": "text/html"},
             {"rel": "conformance", "href": f"{base}/conformance", "type": "application/json"},

@@ -1,4 +1,4 @@
-"""STAC API Transactions at ``/stac``: create, replace and delete collections and items.
+"""STAC API Transactions at ``/stac``: create, replace, update and delete collections and items.
 
 Writes need an API key whose scopes cover the collection (:mod:`spaceclimate.api.security`).
 Every accepted write is published as a new immutable version of the collection, together
@@ -15,6 +15,13 @@ What a transaction may change depends on the kind of collection
   while the cube's fields stay; the next ingest that changes the cube rebuilds the document
   from its recipe. Their items are the cube's source granules: they change by ingest only,
   and the collection is not deleted over HTTP (409 says so).
+
+``PATCH`` takes a JSON merge patch (RFC 7396, ``application/merge-patch+json`` or
+``application/json``) of the document as stored (without the links the hub adds when serving):
+a member replaces the stored one (objects are merged member by member), a null removes it.
+The patched document is checked like a replacement and published like one, so a patch is a
+``PUT`` of the patched document. ``PUT`` and ``PATCH`` answer 200 with the document, or 204
+without a body when the request says ``Prefer: return=minimal`` (RFC 7240).
 """
 
 from __future__ import annotations
@@ -25,14 +32,26 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from spaceclimate.access import ApiKey, AuditEntry, access_for, collection_agencies
+from spaceclimate.api.problems import problem_response
 from spaceclimate.api.security import WRITE_RESPONSES, actor_of, key_dependency
 from spaceclimate.api.stac import links as L
 from spaceclimate.api.stac.queryables import QUERYABLES_REL
 from spaceclimate.api.urls import base_url
 from spaceclimate.catalog.sql import SQLCatalogBackend
-from spaceclimate.catalog.validate import check_collection, check_item, merge_cube_collection
+from spaceclimate.catalog.validate import (
+    check_collection,
+    check_item,
+    merge_cube_collection,
+    merge_patch,
+)
 from spaceclimate.ecv import list_recipes
-from spaceclimate.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from spaceclimate.errors import (
+    ConflictError,
+    ForbiddenError,
+    InputError,
+    NotFoundError,
+    UnsupportedMediaTypeError,
+)
 from spaceclimate.processes import list_operations
 from spaceclimate.publish.transactions import CatalogWriter, Current
 from spaceclimate.services.context import HubContext
@@ -44,7 +63,16 @@ CONFORMANCE = (
     f"{STAC_API}/v1.0.0/ogcapi-features/extensions/transaction",
     f"{STAC_API}/v1.0.0/collections/extensions/transaction",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
 )
+#: Media types of a PATCH body: a JSON merge patch (RFC 7396).
+MERGE_PATCH = "application/merge-patch+json"
+_PATCH_TYPES = (MERGE_PATCH, "application/json")
+_UPDATE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    204: {"description": "Done; no body (the request said Prefer: return=minimal)"},
+    415: problem_response("Not a JSON merge patch (JSON Patch is not supported)"),
+    **WRITE_RESPONSES,
+}
 #: Links the hub adds to served documents; a document sent back keeps none of them.
 _SERVED_RELS = {
     "self",
@@ -153,6 +181,36 @@ def _stamped(item: dict[str, Any], version: int) -> dict[str, Any]:
     return {**item, "properties": {**item["properties"], **marks}}
 
 
+def _minimal(request: Request) -> bool:
+    """Whether the request prefers no body in the answer (``Prefer: return=minimal``)."""
+    for header in request.headers.getlist("prefer"):
+        for token in header.replace(";", ",").split(","):
+            name, _, value = token.partition("=")
+            if name.strip().lower() == "return" and value.strip().strip('"') == "minimal":
+                return True
+    return False
+
+
+def _answer(request: Request, doc: dict[str, Any], media_type: str) -> Response:
+    """The document written, or 204 when the client prefers a minimal answer."""
+    if _minimal(request):
+        return Response(status_code=204, headers={"Preference-Applied": "return=minimal"})
+    return JSONResponse(doc, media_type=media_type)
+
+
+def _merge_patch_body(request: Request, body: Any) -> dict[str, Any]:
+    """Check that a PATCH body is a JSON merge patch object (415 or 400 otherwise)."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type not in _PATCH_TYPES:
+        raise UnsupportedMediaTypeError(
+            f"PATCH takes a JSON merge patch ({MERGE_PATCH} or application/json), "
+            f"not {media_type or 'a body without Content-Type'}"
+        )
+    if not isinstance(body, dict):
+        raise InputError("body: a merge patch must be a JSON object")
+    return body
+
+
 def build(ctx: HubContext) -> APIRouter:
     """Return the STAC Transactions router (mounted at ``/stac``)."""
     router = APIRouter()
@@ -208,7 +266,7 @@ def build(ctx: HubContext) -> APIRouter:
         "/collections/{collection_id}",
         summary="Replace a collection",
         operation_id="stacReplaceCollection",
-        responses=WRITE_RESPONSES,
+        responses={204: _UPDATE_RESPONSES[204], **WRITE_RESPONSES},
     )
     def replace_collection(
         request: Request,
@@ -217,7 +275,7 @@ def build(ctx: HubContext) -> APIRouter:
         key: ApiKey = Key,
         *,
         ctx: Context,
-    ) -> JSONResponse:
+    ) -> Response:
         """Replace a collection's document (a cube collection keeps its cube's fields)."""
         base = base_url(request, ctx)
         sent = _drop_served_links({**body}, base)
@@ -243,7 +301,53 @@ def build(ctx: HubContext) -> APIRouter:
             change,
             lambda v: [AuditEntry("collection.replace", actor, collection_id, version=v)],
         )
-        return JSONResponse(L.collection_out(saved, base))
+        return _answer(request, L.collection_out(saved, base), L.JSON)
+
+    @router.patch(
+        "/collections/{collection_id}",
+        summary="Update a collection (JSON merge patch)",
+        operation_id="stacUpdateCollection",
+        responses=_UPDATE_RESPONSES,
+    )
+    def update_collection(
+        request: Request,
+        collection_id: str,
+        body: Any = Body(
+            ...,
+            media_type=MERGE_PATCH,
+            examples=[{"title": "Glacier outlines (2000-2010)", "keywords": None}],
+        ),
+        key: ApiKey = Key,
+        *,
+        ctx: Context,
+    ) -> Response:
+        """Change members of a collection's document (a cube collection keeps its cube's)."""
+        base = base_url(request, ctx)
+        patch = _drop_served_links(_merge_patch_body(request, body), base)
+        actor = actor_of(request, key)
+
+        def change(current: Current) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            existing = _existing(current)
+            _require(key, current, "update")
+            sent = merge_patch(existing, patch)
+            if sent.get("id") != collection_id:
+                raise InputError(f"body.id: the id of {collection_id!r} cannot change")
+            if current.has_cube:
+                return merge_cube_collection(existing, sent), current.items
+            doc = check_collection(sent)
+            if not key.may_write(collection_id, collection_agencies(doc)):
+                raise ForbiddenError(
+                    f"{key.label()} may not give collection {collection_id!r} away: keep the "
+                    "key's provider among its providers"
+                )
+            return doc, current.items
+
+        saved, _v = writer.publish(
+            collection_id,
+            change,
+            lambda v: [AuditEntry("collection.update", actor, collection_id, version=v)],
+        )
+        return _answer(request, L.collection_out(saved, base), L.JSON)
 
     @router.delete(
         "/collections/{collection_id}",
@@ -343,7 +447,11 @@ def build(ctx: HubContext) -> APIRouter:
         "/collections/{collection_id}/items/{item_id}",
         summary="Replace an item of a catalog-only collection",
         operation_id="stacReplaceItem",
-        responses={200: {"content": {L.GEOJSON: {}}}, **WRITE_RESPONSES},
+        responses={
+            200: {"content": {L.GEOJSON: {}}},
+            204: _UPDATE_RESPONSES[204],
+            **WRITE_RESPONSES,
+        },
     )
     def replace_item(
         request: Request,
@@ -353,7 +461,7 @@ def build(ctx: HubContext) -> APIRouter:
         key: ApiKey = Key,
         *,
         ctx: Context,
-    ) -> JSONResponse:
+    ) -> Response:
         """Replace one item (its id must match the path)."""
         base = base_url(request, ctx)
         sent = _drop_served_links({**body}, base)
@@ -375,7 +483,53 @@ def build(ctx: HubContext) -> APIRouter:
             change,
             lambda v: [AuditEntry("item.replace", actor, collection_id, item_id, v)],
         )
-        return JSONResponse(L.item_out(_stamped(item, version), base), media_type=L.GEOJSON)
+        return _answer(request, L.item_out(_stamped(item, version), base), L.GEOJSON)
+
+    @router.patch(
+        "/collections/{collection_id}/items/{item_id}",
+        summary="Update an item of a catalog-only collection (JSON merge patch)",
+        operation_id="stacUpdateItem",
+        responses={200: {"content": {L.GEOJSON: {}}}, **_UPDATE_RESPONSES},
+    )
+    def update_item(
+        request: Request,
+        collection_id: str,
+        item_id: str,
+        body: Any = Body(
+            ...,
+            media_type=MERGE_PATCH,
+            examples=[{"properties": {"platform": "sentinel-2b", "title": None}}],
+        ),
+        key: ApiKey = Key,
+        *,
+        ctx: Context,
+    ) -> Response:
+        """Change members of one item (its id and collection stay)."""
+        base = base_url(request, ctx)
+        patch = _drop_served_links(_merge_patch_body(request, body), base)
+        actor = actor_of(request, key)
+        patched: dict[str, Any] = {}
+
+        def change(current: Current) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            existing = _existing(current)
+            _require(key, current, "update items of")
+            _items_of_catalog_only(current)
+            stored = current.item(item_id)
+            if stored is None:
+                raise NotFoundError(f"no item {item_id!r} in collection {collection_id!r}")
+            sent = merge_patch(stored, patch)
+            if sent.get("id") != item_id:
+                raise InputError(f"body.id: the id of {item_id!r} cannot change")
+            patched.clear()  # a retried write starts again from the latest version
+            patched.update(check_item(sent, collection_id))
+            return existing, [patched if i["id"] == item_id else i for i in current.items]
+
+        _saved, version = writer.publish(
+            collection_id,
+            change,
+            lambda v: [AuditEntry("item.update", actor, collection_id, item_id, v)],
+        )
+        return _answer(request, L.item_out(_stamped(patched, version), base), L.GEOJSON)
 
     @router.delete(
         "/collections/{collection_id}/items/{item_id}",
@@ -414,7 +568,8 @@ plugin = RouterPlugin(
     prefix="/stac",
     build=build,
     conformance=CONFORMANCE,
-    description="STAC Transactions: create, replace and delete collections and items (API key)",
+    description="STAC Transactions: create, replace, update and delete collections and items "
+    "(API key)",
     order=11,
     requires=("transactions",),
 )

@@ -93,7 +93,7 @@ def build_derived_collection(
         {
             "rel": "derived_from",
             "href": f"/stac/collections/{doc['id']}",  # made absolute when served
-            "title": f"{doc.get('title', doc['id'])} (v{doc.get('sco:version', '?')})",
+            "title": f"{doc.get('title') or doc['id']} (v{doc.get('sco:version', '?')})",
         }
         for doc in inputs
     ]

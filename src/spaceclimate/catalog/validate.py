@@ -104,6 +104,18 @@ def _check_links(doc: Mapping[str, Any], where: str) -> None:
             raise InputError(f"{where}.links[{i}]: must be an object with an href")
         if not isinstance(lk.get("rel"), str):
             raise InputError(f"{where}.links[{i}].rel: must be a string")
+        for name in ("type", "title"):
+            if lk.get(name) is not None and not isinstance(lk[name], str):
+                raise InputError(f"{where}.links[{i}].{name}: must be a string")
+
+
+def _drop_nulls(doc: dict[str, Any]) -> None:
+    """Leave out null optional strings (a title, a link's title or type): absent in STAC."""
+    if doc.get("title", "") is None:
+        del doc["title"]
+    links = doc.get("links")
+    if isinstance(links, list):
+        doc["links"] = [{k: v for k, v in lk.items() if v is not None} for lk in links]
 
 
 def _check_assets(doc: Mapping[str, Any], where: str, reserved: tuple[str, ...] = ()) -> None:
@@ -180,6 +192,7 @@ def check_collection(sent: Any, where: str = "body") -> dict[str, Any]:
     _text(doc, "license", where)
     _text(doc, "title", where, required=False)
     _strings(doc, "keywords", where)
+    _drop_nulls(doc)
     for name in DATACUBE_FIELDS:
         if name in doc:
             raise InputError(
@@ -203,6 +216,33 @@ def check_collection(sent: Any, where: str = "body") -> dict[str, Any]:
     return doc
 
 
+def merge_patch(target: Any, patch: Any) -> Any:
+    """Apply a JSON merge patch (RFC 7396) to *target*; neither argument is changed.
+
+    Parameters
+    ----------
+    target
+        The document as it is.
+    patch
+        An object: its members replace the target's (recursively for objects), a null member
+        removes one; any other value (a list, a string) replaces the target whole.
+
+    Returns
+    -------
+    Any
+        The patched document.
+    """
+    if not isinstance(patch, Mapping):
+        return copy.deepcopy(patch)
+    out = copy.deepcopy(dict(target)) if isinstance(target, Mapping) else {}
+    for name, value in patch.items():
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = merge_patch(out.get(name), value)
+    return out
+
+
 def merge_cube_collection(current: Mapping[str, Any], sent: Any, where: str = "body") -> dict:
     """Return a cube collection replaced by a client's document, keeping the cube's fields.
 
@@ -216,6 +256,7 @@ def merge_cube_collection(current: Mapping[str, Any], sent: Any, where: str = "b
     _text(doc, "license", where)
     _text(doc, "title", where, required=False)
     _strings(doc, "keywords", where)
+    _drop_nulls(doc)
     _check_providers(doc, where)
     _check_assets(
         {"assets": {k: v for k, v in (doc.get("assets") or {}).items() if k != "zarr"}}, where
@@ -283,6 +324,7 @@ def check_item(sent: Any, collection_id: str, where: str = "body") -> dict[str, 
     if start and end and end < start:
         raise InputError(f"{where}.properties.end_datetime: before start_datetime")
     _check_assets(doc, where)
+    _drop_nulls(doc)
     doc["properties"] = props
     doc.setdefault("stac_version", STAC_VERSION)
     doc.setdefault("links", [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,6 +28,42 @@ def _join(values: Sequence[str] | str | None) -> str | None:
 
 def _bbox(bbox: BBoxLike | None) -> str | None:
     return None if bbox is None else ",".join(f"{float(v):g}" for v in bbox)
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def search_datetime(text: str | None) -> str | None:
+    """Return a ``datetime`` for STAC item search, plain dates made full instants.
+
+    STAC item search takes RFC 3339 date-times only; the client also takes dates: a date
+    alone is its whole day, a date that starts an interval its first second, one that ends
+    it its last (``2021-12-01/2021-12-31`` is
+    ``2021-12-01T00:00:00Z/2021-12-31T23:59:59Z``). Anything else is sent as it is.
+
+    Parameters
+    ----------
+    text
+        A date-time, a date, or an interval ``start/end`` of them (``..`` for an open end).
+
+    Returns
+    -------
+    str or None
+        What to send as the ``datetime`` parameter (None when *text* is None).
+    """
+    if text is None:
+        return None
+    parts = text.strip().split("/")
+    if len(parts) == 1 and _DATE.fullmatch(parts[0]):
+        return f"{parts[0]}T00:00:00Z/{parts[0]}T23:59:59Z"
+    if len(parts) == 2:
+        start, end = parts
+        if _DATE.fullmatch(start):
+            start = f"{start}T00:00:00Z"
+        if _DATE.fullmatch(end):
+            end = f"{end}T23:59:59Z"
+        return f"{start}/{end}"
+    return text
 
 
 class Hub:
@@ -106,6 +143,8 @@ class Hub:
     ) -> pystac.ItemCollection:
         """Search items (STAC item search), following every ``next`` page.
 
+        ``datetime`` is a date-time, a date (its whole day) or an interval of them
+        (``2021-12-01/2021-12-31``, ``..`` for an open end; see :func:`search_datetime`).
         ``filter`` is CQL2 text, e.g. ``"sco:ecv = 'sea_ice'"``.
         """
         items = list(
@@ -113,7 +152,7 @@ class Hub:
                 {
                     "collections": _join(collections),
                     "bbox": _bbox(bbox),
-                    "datetime": datetime,
+                    "datetime": search_datetime(datetime),
                     "ids": _join(ids),
                     "ecv": ecv,
                     "agency": agency,

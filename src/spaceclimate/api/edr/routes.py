@@ -28,6 +28,7 @@ from spaceclimate.api.edr.params import (
     parse_z,
 )
 from spaceclimate.api.edr.pointread import load_position
+from spaceclimate.api.openapi import OPENAPI_MEDIA_TYPE
 from spaceclimate.api.urls import base_url
 from spaceclimate.compute import export
 from spaceclimate.compute.subset import (
@@ -189,7 +190,7 @@ def build(ctx: HubContext) -> APIRouter:
                 {
                     "rel": "service-desc",
                     "href": f"{base}/api",
-                    "type": "application/vnd.oai.openapi+json;version=3.0",
+                    "type": OPENAPI_MEDIA_TYPE,
                 },
                 {"rel": "service-doc", "href": f"{base}/docs", "type": "text/html"},
             ],

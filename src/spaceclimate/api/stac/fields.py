@@ -1,14 +1,24 @@
 """The fields and sort extensions: which parts of an item to return, and in which order.
 
-Fields (``fields=id,properties.sco:ecv,-assets`` or ``{"include": [...], "exclude": [...]}``):
+Fields (``fields=id,properties.sco:ecv,-assets`` or ``{"include": [...], "exclude": [...]}``)
+follow the include/exclude rules of the fields extension 1.0.0:
 
 - no ``fields`` at all: the full item;
-- ``fields`` given but empty: a minimal valid item (:data:`DEFAULT_INCLUDE`);
-- only ``include``: those paths (plus ``id`` and ``type``, always kept);
-- only ``exclude``: the full item without those paths (``id`` and ``type`` are kept);
-- both: the included paths without the excluded ones; a path named in both is included, and
-  the more specific of two nested paths wins (``properties`` with ``-properties.sco:ecv``
-  drops one property; ``-properties`` with ``properties.datetime`` keeps one).
+- ``fields`` given with nothing in it (``fields=``, ``{}``, ``include`` and ``exclude`` null or
+  empty): the default fields, a valid item (:data:`DEFAULT_INCLUDE`);
+- ``include`` (alone or with ``exclude``): those paths, with what names the item
+  (:data:`MINIMAL`: ``type``, ``stac_version``, ``id`` and ``collection``, as an item id is
+  unique within its collection only); properties come with the item's time
+  (``properties.datetime`` or, when it is null, ``start_datetime`` and ``end_datetime``), so
+  that a client reads them as an item; all of these unless excluded;
+- ``exclude`` with ``include`` null or empty (and every GET ``fields`` with only ``-``
+  paths): the default fields without the excluded ones;
+- ``exclude`` with ``include`` missing (POST only): the full item without the excluded ones;
+- a path in both lists is included; of two nested paths the more specific wins
+  (``properties`` with ``-properties.sco:ecv`` drops one property; ``-properties`` with
+  ``properties.sco:ecv`` keeps that one alone); ``id`` and ``type`` are always kept.
+
+The POST ``fields`` member is an object: ``"fields": null`` is a 400.
 
 Sort (``sortby=-properties.datetime,id`` or ``[{"field": ..., "direction": "desc"}]``):
 fields are queryables (with or without ``properties.``) that are sortable.
@@ -25,6 +35,8 @@ from spaceclimate.catalog.filters import SortKey
 from spaceclimate.errors import InputError
 
 ALWAYS_KEPT = ("id", "type")
+#: What included fields come with (unless excluded): what names the item.
+MINIMAL = ("type", "stac_version", "id", "collection")
 DEFAULT_INCLUDE = (
     "type",
     "stac_version",
@@ -35,22 +47,26 @@ DEFAULT_INCLUDE = (
     "bbox",
     "links",
     "assets",
-    "properties.datetime",
-    "properties.start_datetime",
-    "properties.end_datetime",
 )
 
 
 @dataclass(frozen=True)
 class FieldsSpec:
-    """Paths (dotted, e.g. ``properties.sco:ecv``) to include and exclude."""
+    """Paths (dotted, e.g. ``properties.sco:ecv``) to include and exclude.
 
-    include: tuple[str, ...] = ()
+    ``include`` is None when the request did not name it at all (a POST body's ``fields``
+    without ``include``), which differs from an empty or null ``include``.
+    """
+
+    include: tuple[str, ...] | None = ()
     exclude: tuple[str, ...] = ()
 
     def to_body(self) -> dict[str, list[str]]:
         """Return the POST form."""
-        return {"include": list(self.include), "exclude": list(self.exclude)}
+        out = {"exclude": list(self.exclude)}
+        if self.include is not None:
+            out["include"] = list(self.include)
+        return out
 
 
 def _check_path(path: str) -> str:
@@ -61,7 +77,7 @@ def _check_path(path: str) -> str:
 
 
 def parse_fields_text(text: str | None) -> FieldsSpec | None:
-    """Parse the GET form ``a,+b,-c`` (None when absent)."""
+    """Parse the GET form ``a,+b,-c`` (None when absent; no include is an empty include)."""
     if text is None:
         return None
     include: list[str] = []
@@ -77,10 +93,12 @@ def parse_fields_text(text: str | None) -> FieldsSpec | None:
     return FieldsSpec(tuple(include), tuple(exclude))
 
 
-def parse_fields_body(include: list[str] | None, exclude: list[str] | None) -> FieldsSpec:
-    """Parse the POST form."""
+def parse_fields_body(
+    include: list[str] | None, exclude: list[str] | None, include_given: bool = True
+) -> FieldsSpec:
+    """Parse the POST form; *include_given* tells a missing ``include`` from a null one."""
     return FieldsSpec(
-        tuple(_check_path(p) for p in include or ()),
+        tuple(_check_path(p) for p in include or ()) if include_given else None,
         tuple(_check_path(p) for p in exclude or ()),
     )
 
@@ -114,27 +132,46 @@ def _drop(doc: dict[str, Any], path: list[str]) -> None:
         node.pop(path[-1], None)
 
 
+def _time_paths(item: dict[str, Any]) -> tuple[str, ...]:
+    """The item's time: ``properties.datetime``, with start and end when it is null."""
+    props = item.get("properties")
+    if isinstance(props, dict) and props.get("datetime") is None:
+        return (
+            "properties.datetime",
+            "properties.start_datetime",
+            "properties.end_datetime",
+        )
+    return ("properties.datetime",)
+
+
+def _within(path: str, parent: str) -> bool:
+    return path == parent or path.startswith(parent + ".")
+
+
 def apply_fields(item: dict[str, Any], spec: FieldsSpec | None) -> dict[str, Any]:
     """Return *item* reduced to the fields *spec* asks for (the item itself when None)."""
     if spec is None:
         return item
     include = spec.include
-    if not spec.include and not spec.exclude:
-        include = DEFAULT_INCLUDE
-    if include:
-        out: dict[str, Any] = {}
-        for path in (*ALWAYS_KEPT, *include):
+    if include is None and spec.exclude:  # POST: exclude without include
+        out = copy.deepcopy(item)
+        include = ()
+    else:
+        include = include or ()
+        base = (*MINIMAL, *include) if include else DEFAULT_INCLUDE
+        if not include or any(_within(path, "properties") for path in include):
+            base = (*base, *_time_paths(item))  # properties carry the item's time
+        out = {}
+        for path in base:
             found, value = _get(item, path.split("."))
             if found:
                 _put(out, path.split("."), value)
-    else:
-        out = copy.deepcopy(item)
     for path in spec.exclude:
         if path in include or path in ALWAYS_KEPT:
-            continue
+            continue  # a path in both lists is included
         _drop(out, path.split("."))
         for kept in include:  # a more specific include wins over this exclude
-            if kept.startswith(path + "."):
+            if _within(kept, path) and kept != path:
                 found, value = _get(item, kept.split("."))
                 if found:
                     _put(out, kept.split("."), value)

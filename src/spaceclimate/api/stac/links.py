@@ -23,13 +23,14 @@ import copy
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from spaceclimate.api.openapi import OPENAPI_MEDIA_TYPE
 from spaceclimate.api.stac.queryables import QUERYABLES_REL
 from spaceclimate.catalog.records import has_cube
 from spaceclimate.catalog.stac import STAC_VERSION, ZARR_MEDIA_TYPE
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
-OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+OPENAPI = OPENAPI_MEDIA_TYPE
 SCHEMA_JSON = "application/schema+json"
 STATIC_START = "0001-01-01T00:00:00Z"
 STATIC_END = "9999-12-31T23:59:59Z"
@@ -42,8 +43,13 @@ CATALOG_DESCRIPTION = (
 
 
 def link(rel: str, href: str, media_type: str = JSON, **extra: Any) -> dict[str, Any]:
-    """Return a STAC link object."""
-    return {"rel": rel, "href": href, "type": media_type, **extra}
+    """Return a STAC link object; a member given as None (a missing title) is left out."""
+    return {
+        "rel": rel,
+        "href": href,
+        "type": media_type,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
 
 
 def stac_root(base: str) -> str:
@@ -106,9 +112,13 @@ def mapped_variables(doc: dict[str, Any]) -> list[str]:
 
 
 def _absolute(lk: dict[str, Any], base: str) -> dict[str, Any]:
-    """Stored links may be root-relative (``/stac/collections/x``): make them absolute."""
-    href = str(lk.get("href", ""))
-    return {**lk, "href": base + href} if href.startswith("/") else lk
+    """Stored links may be root-relative (``/stac/collections/x``): make them absolute.
+
+    Null members (``"title": null``) are left out: STAC wants strings there or nothing.
+    """
+    out = {k: v for k, v in lk.items() if v is not None}
+    href = str(out.get("href", ""))
+    return {**out, "href": base + href} if href.startswith("/") else out
 
 
 def collection_out(doc: dict[str, Any], base: str) -> dict[str, Any]:
@@ -118,6 +128,8 @@ def collection_out(doc: dict[str, Any], base: str) -> dict[str, Any]:
     is served with its own assets and navigation links only.
     """
     out = copy.deepcopy(doc)
+    if out.get("title", "") is None:
+        del out["title"]  # STAC: a string or nothing
     cid = out["id"]
     here = collection_href(base, cid)
     root = stac_root(base)

@@ -38,9 +38,11 @@ KNOWN_ITEMS_SHOWN = 20
 _DOC = {
     "bbox": "minx,miny,maxx,maxy in lon/lat (a 6-number 3-D bbox drops its heights).",
     "intersects": "A GeoJSON geometry (lon/lat) the item footprint must intersect.",
-    "datetime": "RFC 3339 instant or interval start/end ('..' for open); a bare date is the "
-    "whole day. Static items (no time axis) never match a time filter.",
-    "limit": f"Page size, 1..{MAX_LIMIT}.",
+    "datetime": "RFC 3339 date-time with its offset (2017-06-06T12:00:00Z), or an interval "
+    "start/end of them with '..' (or nothing) for one open end "
+    "(2017-06-06T00:00:00Z/2017-06-06T23:59:59Z, 2021-12-01T00:00:00Z/..). Static items (no "
+    "time axis) never match a time filter.",
+    "limit": f"Page size, at least 1; a larger value than {MAX_LIMIT} asks for {MAX_LIMIT}.",
     "token": "Paging token, from a next/prev link.",
     "filter": "CQL2 filter (text by default, or JSON with filter-lang=cql2-json); see "
     "/stac/queryables for the properties it may name.",
@@ -64,9 +66,7 @@ def _item_params(
     intersects: Annotated[str | None, Query(description=_DOC["intersects"])] = None,
     datetime_: Annotated[str | None, Query(alias="datetime", description=_DOC["datetime"])] = None,
     ids: Annotated[str | None, Query(description="Comma-separated item ids.")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=_DOC["limit"])] = (
-        DEFAULT_ITEM_LIMIT
-    ),
+    limit: Annotated[int, Query(ge=1, description=_DOC["limit"])] = (DEFAULT_ITEM_LIMIT),
     token: Annotated[str | None, Query(description=_DOC["token"])] = None,
     filter_: Annotated[str | None, Query(alias="filter", description=_DOC["filter"])] = None,
     filter_lang: Annotated[
@@ -181,9 +181,7 @@ def build(ctx: HubContext) -> APIRouter:
         q: Annotated[str | None, Query(description=_DOC["q"])] = None,
         ecv: Annotated[str | None, Query(description=_DOC["ecv"])] = None,
         agency: Annotated[str | None, Query(description=_DOC["agency"])] = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=_DOC["limit"])] = (
-            DEFAULT_COLLECTION_LIMIT
-        ),
+        limit: Annotated[int, Query(ge=1, description=_DOC["limit"])] = (DEFAULT_COLLECTION_LIMIT),
         token: Annotated[str | None, Query(description=_DOC["token"])] = None,
         *,
         ctx: Context,

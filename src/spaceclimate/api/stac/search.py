@@ -2,8 +2,12 @@
 
 Paging is by offset: a page's ``next`` link carries ``token=<offset of the next page>``
 (GET: in the query string; POST: in the ``body``, with ``method: POST`` and ``merge: true``),
-``prev`` likewise. Non-standard parameters of the hub: ``ecv`` (an ECV id such as
-``sea_ice``) and ``agency`` (a provider name such as ``ESA``), on item and collection search.
+``prev`` likewise. A ``limit`` over :data:`MAX_LIMIT` asks for the maximum (OGC API Features:
+not an error); below 1 it is a 400. ``datetime`` is RFC 3339 strictly
+(:func:`spaceclimate.params.parse_interval` with ``strict=True``): a date-time with its offset,
+or an interval of two with ``..`` (or nothing) for one open end. Non-standard parameters of
+the hub: ``ecv`` (an ECV id such as ``sea_ice``) and ``agency`` (a provider name such as
+``ESA``), on item and collection search.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from spaceclimate.api.stac.fields import (
     FieldsSpec,
@@ -65,7 +69,9 @@ class SearchBody(BaseModel):
     datetime: str | None = Field(None, description="RFC 3339 instant or start/end ('..' open)")
     ids: list[str] | None = None
     collections: list[str] | None = None
-    limit: int = Field(DEFAULT_ITEM_LIMIT, ge=1, le=MAX_LIMIT)
+    limit: int = Field(
+        DEFAULT_ITEM_LIMIT, ge=1, description=f"Page size; over {MAX_LIMIT} means {MAX_LIMIT}"
+    )
     token: str | None = Field(None, description="Paging token from a next/prev link")
     filter: dict[str, Any] | bool | str | None = Field(None, description="CQL2 JSON (or text)")
     filter_lang: str | None = Field(None, alias="filter-lang")
@@ -78,6 +84,14 @@ class SearchBody(BaseModel):
     query: dict[str, Any] | None = Field(
         None, description="Not supported (the query extension): use filter"
     )
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _fields_object(cls, value: Any) -> Any:
+        """``fields`` is an object when sent (leave it out for whole items)."""
+        if value is None:
+            raise ValueError("must be an object with include and/or exclude lists, not null")
+        return value
 
 
 @dataclass(frozen=True)
@@ -118,8 +132,15 @@ def parse_token(token: str | None) -> int:
     return int(token)
 
 
+def page_size(limit: int) -> int:
+    """Return the page size a ``limit`` asks for: at most :data:`MAX_LIMIT` (400 below 1)."""
+    if limit < 1:
+        raise InputError("parameter 'limit': must be at least 1")
+    return min(limit, MAX_LIMIT)
+
+
 def _interval(text: str | None) -> dict[str, Any]:
-    span = parse_interval(text, "datetime")
+    span = parse_interval(text, "datetime", strict=True)
     if span is None:
         return {}
     return {"start": span[0], "end": span[1]}
@@ -161,8 +182,7 @@ def item_search(
     agency: str | None = None,
 ) -> ItemSearch:
     """Validate the parameters of an item search (every error names its parameter)."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InputError(f"parameter 'limit': must be between 1 and {MAX_LIMIT}")
+    limit = page_size(limit)
     for name, values in (("ids", ids), ("collections", collections)):
         if values and len(values) > MAX_IDS:
             raise InputError(f"parameter {name!r}: at most {MAX_IDS} values")
@@ -223,7 +243,8 @@ def from_post(body: SearchBody) -> ItemSearch:
         sortby = [s.model_dump() for s in sortby]
     fields = None
     if body.fields is not None:
-        fields = parse_fields_body(body.fields.include, body.fields.exclude)
+        given = "include" in body.fields.model_fields_set
+        fields = parse_fields_body(body.fields.include, body.fields.exclude, given)
     return item_search(
         bbox=body.bbox,
         intersects=body.intersects,
@@ -260,7 +281,7 @@ def collection_search(
         q=_free_text(q),
         ecv=ecv or None,
         agency=agency or None,
-        limit=limit,
+        limit=page_size(limit),
         offset=parse_token(token),
         **_interval(datetime),
     )
