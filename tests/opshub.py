@@ -88,11 +88,17 @@ def snapshot(home: Path) -> tuple[dict[str, str], dict[str, list[tuple[Any, ...]
     return files, rows
 
 
-def wait_for_job(client: Any, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
-    """Poll ``/jobs/{id}`` until the job ends; return its status document."""
+def wait_for_job(
+    client: Any, job_id: str, timeout: float = 120.0, **request: Any
+) -> dict[str, Any]:
+    """Poll ``/jobs/{id}`` until the job ends; return its status document.
+
+    *request* is given to each ``client.get``: the submitter's key (``headers=``) or the
+    job's access token (``params={"access": ...}``).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status = client.get(f"/jobs/{job_id}").json()
+        status = client.get(f"/jobs/{job_id}", **request).json()
         if status["status"] not in ("accepted", "running"):
             return dict(status)
         time.sleep(0.2)

@@ -66,9 +66,9 @@ def test_upload_is_ingested_by_a_job(
     job_id = r.json()["jobID"]
     assert r.headers["location"].endswith(f"/jobs/{job_id}")
     assert r.json()["processID"] == "ingest"
-    done = wait_for_job(api, job_id)
+    done = wait_for_job(api, job_id, headers=esa)
     assert done["status"] == "successful", done
-    results = api.get(f"/jobs/{job_id}/results").json()
+    results = api.get(f"/jobs/{job_id}/results", headers=esa).json()
     assert results["collections"] == [
         {
             "id": SM,
@@ -101,9 +101,9 @@ def test_upload_is_ingested_by_a_job(
         np.testing.assert_array_equal(ours[name].values, theirs[name].values)
     # ingesting the same file again changes nothing
     r = api.post("/ingest", files=files[:1], headers=esa)
-    again = wait_for_job(api, r.json()["jobID"])
+    again = wait_for_job(api, r.json()["jobID"], headers=esa)
     assert again["status"] == "successful"
-    summary = api.get(f"/jobs/{again['jobID']}/results").json()["collections"][0]
+    summary = api.get(f"/jobs/{again['jobID']}/results", headers=esa).json()["collections"][0]
     assert (summary["status"], summary["version"]) == ("unchanged", 1)
     assert not (hub / "uploads" / again["jobID"]).exists()  # nothing refers to those files
     # the audit log has the submission and the publication, with the key and the job
@@ -125,10 +125,10 @@ def test_urls_are_fetched_by_the_job(
     assert r.status_code == 201, r.text
     assert "s3cr3t" not in r.text  # URLs are shown without their query (it may hold a token)
     assert r.json()["sco:inputs"]["urls"] == [url]
-    done = wait_for_job(api, r.json()["jobID"])
+    done = wait_for_job(api, r.json()["jobID"], headers=esa)
     assert done["status"] == "successful", done
-    assert "s3cr3t" not in str(api.get(f"/jobs/{done['jobID']}").json())
-    out = api.get(f"/jobs/{done['jobID']}/results").json()["collections"]
+    assert "s3cr3t" not in str(api.get(f"/jobs/{done['jobID']}", headers=esa).json())
+    out = api.get(f"/jobs/{done['jobID']}/results", headers=esa).json()["collections"]
     assert [(o["id"], o["status"], o["version"]) for o in out] == [(SM, "published", 1)]
     catalog = open_catalog(Settings(home=hub).resolved_catalog_url)
     version = catalog.latest_version(SM)
@@ -142,7 +142,7 @@ def test_urls_are_fetched_by_the_job(
     snap = snapshot(hub)
     missing = f"{file_server}/ozone/o3_esacci_total_column_merged_209901_subset.nc"
     r = api.post("/ingest", json={"urls": [missing]}, headers=esa)
-    failed = wait_for_job(api, r.json()["jobID"])
+    failed = wait_for_job(api, r.json()["jobID"], headers=esa)
     assert failed["status"] == "failed"
     assert failed["message"] == f"{missing}: the source could not be fetched"  # no status
     after = snapshot(hub)
@@ -163,7 +163,7 @@ def test_a_bad_file_fails_the_job_and_changes_nothing(
     ]
     r = api.post("/ingest", files=files, headers=esa)
     assert r.status_code == 201
-    failed = wait_for_job(api, r.json()["jobID"])
+    failed = wait_for_job(api, r.json()["jobID"], headers=esa)
     assert failed["status"] == "failed"
     message = failed["message"]
     assert "o3_esacci_total_column_merged_200506_subset.nc" in message and "\n" not in message
@@ -208,4 +208,4 @@ def test_url_prefixes_restrict_what_is_fetched(hub: Path, esa: dict[str, str]) -
         assert ok.status_code == 201  # queued (no runner here)
         r = c.post("/ingest", json={"urls": [f"http://127.0.0.1/{SM_DAY.name}"]}, headers=esa)
         assert r.status_code == 400 and "allowed prefix" in r.json()["detail"]
-        assert c.get(f"/jobs/{ok.json()['jobID']}").json()["status"] == "accepted"
+        assert c.get(f"/jobs/{ok.json()['jobID']}", headers=esa).json()["status"] == "accepted"

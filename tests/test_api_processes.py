@@ -29,14 +29,20 @@ OSTIA = "ukmo-ostia-sst-daily"
 OSTIA_FILES = [f"sst/sst_ostia_l4_anom_daily_2017060{d}.nc" for d in (5, 6, 7)]
 
 
-def _wait(url: str, job_id: str, states: tuple[str, ...], timeout: float = 60) -> dict[str, Any]:
+def _wait(job_url: str, states: tuple[str, ...], timeout: float = 60) -> dict[str, Any]:
+    """Poll a job at the URL the hub gave for it (its Location: with its access token)."""
     deadline = time.monotonic() + timeout
     while True:
-        info = httpx.get(f"{url}/jobs/{job_id}").json()
+        info = httpx.get(job_url).json()
         if info["status"] in states:
             return info
         assert time.monotonic() < deadline, info
         time.sleep(0.2)
+
+
+def _access(created: httpx.Response) -> dict[str, str]:
+    """The access token of a job created without an API key, as a query parameter."""
+    return {"access": created.json()["sco:access"]}
 
 
 @pytest.fixture()
@@ -147,14 +153,15 @@ def test_cancel_queued_and_running_jobs(own_hub: Path) -> None:
         first = httpx.post(f"{url}/processes/area-mean/execution", json=body, headers=headers)
         second = httpx.post(f"{url}/processes/area-mean/execution", json=body, headers=headers)
         assert first.status_code == second.status_code == 201
-        assert first.headers["location"].endswith(first.json()["jobID"])
-        running = _wait(url, first.json()["jobID"], ("running",))
-        queued = httpx.delete(f"{url}/jobs/{second.json()['jobID']}").json()
+        job_url = first.headers["location"]  # an OGC client follows it: it carries the token
+        assert job_url.startswith(f"{url}/jobs/{first.json()['jobID']}?access=")
+        _wait(job_url, ("running",))
+        queued = httpx.delete(second.headers["location"]).json()
         assert queued["status"] == "dismissed"  # one runner thread: the second never started
-        httpx.delete(f"{url}/jobs/{running['jobID']}")
-        ended = _wait(url, running["jobID"], ("dismissed", "successful", "failed"))
+        httpx.delete(job_url)
+        ended = _wait(job_url, ("dismissed", "successful", "failed"))
         assert ended["status"] == "dismissed"
-        gone = httpx.get(f"{url}/jobs/{running['jobID']}/results")
+        gone = httpx.get(f"{url}/jobs/{first.json()['jobID']}/results", params=_access(first))
         assert gone.status_code == 409
     finally:
         stop_server(proc)
@@ -164,10 +171,12 @@ def test_killed_server_leaves_job_resumable_never_lost(own_hub: Path) -> None:
     url, proc = start_server(own_hub, env={"SCO_JOB_DELAY": "2"})
     body = {"inputs": {"collection": OSTIA, "variable": "sst", "region": "NAO"}}
     try:
-        created = httpx.post(
+        submitted = httpx.post(
             f"{url}/processes/area-mean/execution", json=body, headers={"Prefer": "respond-async"}
-        ).json()
-        _wait(url, created["jobID"], ("running",))
+        )
+        created = submitted.json()
+        job_path = submitted.headers["location"].removeprefix(url)  # with its access token
+        _wait(url + job_path, ("running",))
     finally:
         os.kill(proc.pid, signal.SIGKILL)  # the server dies mid-job
         proc.wait()
@@ -175,10 +184,11 @@ def test_killed_server_leaves_job_resumable_never_lost(own_hub: Path) -> None:
     assert json.loads(listed.stdout)["status"] == "running"  # as the dead server left it
     url, proc = start_server(own_hub)
     try:
-        done = _wait(url, created["jobID"], ("successful", "failed"), timeout=120)
+        done = _wait(url + job_path, ("successful", "failed"), timeout=120)
         assert done["status"] == "successful", done
         assert done["sco:attempts"] == 2
-        result = httpx.get(f"{url}/jobs/{created['jobID']}/results").json()
+        results_link = next(lk for lk in done["links"] if lk["rel"].endswith("/results"))
+        result = httpx.get(results_link["href"]).json()
         assert len(result["series"]["values"]) == 3
     finally:
         stop_server(proc)

@@ -288,7 +288,7 @@ def test_example_deployment_runs(tmp_path: Path) -> None:
             job_id = r.json()["jobID"]
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
-                status = httpx.get(f"{url}/jobs/{job_id}").json()
+                status = httpx.get(f"{url}/jobs/{job_id}", headers=bearer(token)).json()
                 if status["status"] not in ("accepted", "running"):
                     break
                 time.sleep(0.3)

@@ -27,9 +27,11 @@ from scipy import stats
 from shapely import contains_xy
 from shapely.geometry import shape
 
+from spaceclimate.access import Access
 from spaceclimate.config import Settings
 
 from .conftest import start_server, stop_server
+from .profile import hub_settings
 from .test_portal_browser import (
     ACCESSIBILITY_CHECK,
     Guard,
@@ -50,12 +52,34 @@ DAYS_PER_YEAR = 365.2425
 
 
 # -- fixtures ---------------------------------------------------------------------------------
+def admin_key(home: Path) -> dict[str, str]:
+    """The Authorization header of a new admin key of the hub at *home* (sees every job)."""
+    access = Access(hub_settings(home))
+    try:
+        _key, token = access.keys.create(["admin"], "operators")
+    finally:
+        access.close()
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture(scope="module")
-def private_hub(hub_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A server on a private copy of the session hub (jobs write derived collections)."""
+def private_home(hub_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the session hub (jobs write derived collections)."""
     home = tmp_path_factory.mktemp("analytics") / "hub"
     shutil.copytree(hub_home, home)
-    url, proc = start_server(home)
+    return home
+
+
+@pytest.fixture(scope="module")
+def admin(private_home: Path) -> dict[str, str]:
+    """An admin key of the private hub: the portal's jobs are anonymous, an admin sees them."""
+    return admin_key(private_home)
+
+
+@pytest.fixture(scope="module")
+def private_hub(private_home: Path) -> Iterator[str]:
+    """A server on the private copy of the session hub."""
+    url, proc = start_server(private_home)
     try:
         yield url
     finally:
@@ -119,7 +143,10 @@ def shown_number(text: str) -> float:
 
 # -- the tests --------------------------------------------------------------------------------
 def test_anomaly_map_job_switches_to_the_derived_layer(
-    laptop: tuple[Page, Guard, list[str]], private_hub: str, settings: Settings
+    laptop: tuple[Page, Guard, list[str]],
+    private_hub: str,
+    settings: Settings,
+    admin: dict[str, str],
 ) -> None:
     page, guard, requests = laptop
     goto(page, private_hub, f"#/map/{MONTHLY}")
@@ -157,10 +184,14 @@ def test_anomaly_map_job_switches_to_the_derived_layer(
     assert page.locator(".derived-label").inner_text() == "Anomaly of sst against 2007–2009"
     assert "K" in page.locator(".legend").inner_text()
     # the job ran on the hub, asynchronously, and its results name the collection
-    jobs = httpx.get(f"{private_hub}/jobs", params={"processID": "anomaly"}).json()["jobs"]
+    listed = httpx.get(f"{private_hub}/jobs", params={"processID": "anomaly"}, headers=admin)
+    jobs = listed.json()["jobs"]
     done = [j for j in jobs if j["status"] == "successful"]
     assert [j["status"] for j in jobs].count("failed") == 1 and len(done) == 1
-    results = httpx.get(f"{private_hub}/jobs/{done[0]['jobID']}/results").json()
+    # the page's jobs are anonymous: no one else lists or reads them
+    assert httpx.get(f"{private_hub}/jobs").json()["jobs"] == []
+    assert httpx.get(f"{private_hub}/jobs/{done[0]['jobID']}/results").status_code == 401
+    results = httpx.get(f"{private_hub}/jobs/{done[0]['jobID']}/results", headers=admin).json()
     assert results["collection"]["collection"] == cid
 
     # the value under the pointer is x minus its 2007-2009 calendar-month mean
@@ -331,9 +362,10 @@ def test_job_progress_and_cancel(browser: Browser, hub_home: Path, tmp_path: Pat
     """On a hub that only queues jobs (its runners elsewhere), a job waits: cancel it."""
     home = tmp_path / "hub"
     shutil.copytree(hub_home, home)
+    admin = admin_key(home)
     url, proc = start_server(home, env={"SCO_JOB_WORKERS": "0"})
     try:
-        earlier = {j["jobID"] for j in httpx.get(f"{url}/jobs").json()["jobs"]}
+        earlier = {j["jobID"] for j in httpx.get(f"{url}/jobs", headers=admin).json()["jobs"]}
         context, page, guard = open_page(browser, url)
         goto(page, url, f"#/map/{MONTHLY}")
         wait_basemap(page, "viewer-map")
@@ -353,7 +385,8 @@ def test_job_progress_and_cancel(browser: Browser, hub_home: Path, tmp_path: Pat
             "() => document.querySelector('.analysis').innerText.includes('The job was cancelled.')"
         )
         assert bar.is_hidden() and run.is_enabled()
-        jobs = [j for j in httpx.get(f"{url}/jobs").json()["jobs"] if j["jobID"] not in earlier]
+        listed = httpx.get(f"{url}/jobs", headers=admin).json()["jobs"]
+        jobs = [j for j in listed if j["jobID"] not in earlier]
         assert [(j["processID"], j["status"]) for j in jobs] == [("anomaly", "dismissed")]
         assert jobs[0]["sco:inputs"]["baseline"] == "2007/2009"
         guard.assert_clean()

@@ -133,7 +133,14 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(
         default=None,
-        description="Base URL clients reach the hub at (links); default: from each request.",
+        description="Base URL clients reach the hub at (links); default: from each request "
+        "whose Host is trusted (trusted_hosts).",
+    )
+    trusted_hosts: str = Field(
+        default="localhost,127.0.0.1,::1",
+        description="Comma-separated host names (any port) whose Host header links may name "
+        "when public_url is not set; '*.example.org' names the subdomains too and '*' any "
+        "host. A request naming another host gets links to the address the server listens on.",
     )
 
     @property

@@ -10,7 +10,8 @@ A key has one or more scopes:
     every write, and reading the audit log;
 ``provider:<name>``
     collections whose providers (``providers[].name`` or ``sco:agencies``) include *name*
-    (case-insensitive): an agency's key writes that agency's collections;
+    (case-insensitive): an agency's key writes that agency's collections, and may credit no
+    other agency as a provider of a collection (:meth:`ApiKey.foreign_agencies`);
 ``collection:<id>``
     that one collection.
 """
@@ -95,6 +96,18 @@ class ApiKey:
             if scope.kind == "provider" and scope.value.lower() in lowered:
                 return True
         return False
+
+    def foreign_agencies(self, agencies: Iterable[str]) -> list[str]:
+        """Return those of *agencies* the key may not credit as a collection's providers.
+
+        An admin key may name any agency; any other key only the agencies of its
+        ``provider:`` scopes (case-insensitive). Naming another agency would let that
+        agency's keys write the collection and show it as that agency's.
+        """
+        if self.is_admin:
+            return []
+        own = {s.value.strip().lower() for s in self.scopes if s.kind == "provider"}
+        return sorted({a.strip().lower() for a in agencies} - own)
 
     def label(self) -> str:
         """Name the key in messages: ``key 3f2a... (ESA ops: provider:ESA)``."""

@@ -18,6 +18,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
 from spaceclimate import __version__
+from spaceclimate.api.hosts import HostGuardMiddleware, TrustedHosts
 from spaceclimate.api.observe import install_observability
 from spaceclimate.api.openapi import OPENAPI_VERSION, serve_openapi
 from spaceclimate.api.problems import (
@@ -144,6 +145,11 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
         max_body=settings.max_body_bytes,
         upload_paths=("/ingest",),
         max_upload=settings.max_upload_bytes,
+    )
+    app.add_middleware(  # before anything reads Host: links never name an untrusted host
+        HostGuardMiddleware,
+        trusted=TrustedHosts.from_settings(settings.trusted_hosts, settings.public_url),
+        public_url=settings.public_url,
     )
     install_observability(app, ctx)  # outermost: request ids, rate limits, metrics, logs
     return app

@@ -10,8 +10,9 @@ Two bodies are accepted:
 
 The key must cover every collection the files would publish (found from their names, or the
 named recipe): checked here before anything is saved, and again by the job. The answer is
-201 with the job's status document and its ``Location`` (``/jobs/{id}``); the job's results
-list the collections and versions it published (see :mod:`spaceclimate.ingest.remote`).
+201 with the job's status document and its ``Location`` (``/jobs/{id}``); the job is the key's
+(only it and admin keys see it), and its results list the collections and versions it
+published (see :mod:`spaceclimate.ingest.remote`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from spaceclimate.access import ApiKey, AuditEntry, access_for
+from spaceclimate.api.jobaccess import submitter_of
 from spaceclimate.api.processes import status_info
 from spaceclimate.api.security import WRITE_RESPONSES, actor_of, key_dependency
 from spaceclimate.api.urls import base_url
@@ -128,9 +130,14 @@ def build(ctx: HubContext) -> APIRouter:
                 "urls": [redact(u) for u in urls],
                 "recipe": recipe,
                 "collections": sorted(recipes),
-                "key": key.id,
             }
-            job = ctx.jobs.create("ingest", inputs, ctx.settings.job_time_limit, job_id=job_id)
+            job = ctx.jobs.create(
+                "ingest",
+                inputs,
+                ctx.settings.job_time_limit,
+                job_id=job_id,
+                submitter=submitter_of(key),
+            )
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -144,7 +151,9 @@ def build(ctx: HubContext) -> APIRouter:
         )
         base = base_url(request, ctx)
         return JSONResponse(
-            status_info(job, base), status_code=201, headers={"Location": f"{base}/jobs/{job.id}"}
+            status_info(job, base, ctx.settings),
+            status_code=201,
+            headers={"Location": f"{base}/jobs/{job.id}"},
         )
 
     @router.post(

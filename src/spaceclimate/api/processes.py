@@ -5,6 +5,10 @@ enough (its input size is estimated first; above the limit the answer is 413 wit
 estimate and the hint to ask for ``Prefer: respond-async``), or as a job when the client
 sends ``Prefer: respond-async`` (201 with a ``Location`` to poll). Jobs live in the catalog
 database and are run by the API processes' job runners (see :mod:`spaceclimate.jobs`).
+
+A job is its submitter's: the API key that sent it, or, for an anonymous client, whoever
+holds the access token its links carry (:mod:`spaceclimate.api.jobaccess`). Its messages are
+shown without the server's paths, keys or addresses (:mod:`spaceclimate.jobs.public`).
 """
 
 from __future__ import annotations
@@ -14,13 +18,27 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
+from spaceclimate.access import ApiKey
+from spaceclimate.api.jobaccess import (
+    JOB_RESPONSES,
+    KEY_RESPONSES,
+    OPTIONAL_KEY,
+    Submission,
+    access_param,
+    check_job_access,
+    submitter_of,
+    with_access,
+)
+from spaceclimate.api.security import optional_key_dependency
 from spaceclimate.api.urls import base_url
 from spaceclimate.compute.regions import REGION_SETS, list_regions, lookup_region, region_set
+from spaceclimate.config import Settings
 from spaceclimate.errors import ConflictError, InputError, NotFoundError, TooLargeError
 from spaceclimate.jobs.env import JobEnv
+from spaceclimate.jobs.public import public_message
 from spaceclimate.jobs.runner import run_job
 from spaceclimate.jobs.store import JobRecord, owner_id
 from spaceclimate.processes import execute_job, get_operation, list_operations
@@ -55,15 +73,17 @@ def _absolute(value: Any, base: str) -> Any:
     return value
 
 
-def status_info(job: JobRecord, base: str) -> dict[str, Any]:
-    """Return the OGC statusInfo document of a job."""
+def status_info(
+    job: JobRecord, base: str, settings: Settings, token: str | None = None
+) -> dict[str, Any]:
+    """Return the OGC statusInfo document of a job (its links carry the access *token*)."""
     here = f"{base}/jobs/{job.id}"
-    links = [{"rel": "self", "href": here, "type": "application/json"}]
+    links = [{"rel": "self", "href": with_access(here, token), "type": "application/json"}]
     if job.status == "successful":
         links.append(
             {
                 "rel": "http://www.opengis.net/def/rel/ogc/1.0/results",
-                "href": f"{here}/results",
+                "href": with_access(f"{here}/results", token),
                 "type": "application/json",
             }
         )
@@ -72,7 +92,7 @@ def status_info(job: JobRecord, base: str) -> dict[str, Any]:
         "jobID": job.id,
         "processID": job.process_id,
         "status": job.status,
-        "message": job.message,
+        "message": public_message(job.message, settings),
         "progress": job.progress,
         "created": job.created,
         "updated": job.updated,
@@ -87,15 +107,23 @@ def status_info(job: JobRecord, base: str) -> dict[str, Any]:
     return info
 
 
-def _results(job: JobRecord, base: str) -> dict[str, Any]:
+def _results(job: JobRecord, base: str, token: str | None = None) -> dict[str, Any]:
     outputs = dict(job.results or {})
     file = outputs.get("file")
     if isinstance(file, dict):
         outputs["file"] = {
             **{k: v for k, v in file.items() if k != "path"},
-            "href": f"/jobs/{job.id}/results/file",
+            "href": with_access(f"/jobs/{job.id}/results/file", token),
         }
     return dict(_absolute(outputs, base))
+
+
+def _created(job: JobRecord, base: str, settings: Settings, token: str | None) -> dict[str, Any]:
+    """The status of a job just created: with its access token for an anonymous client."""
+    info = status_info(job, base, settings, token)
+    if token:
+        info["sco:access"] = token
+    return info
 
 
 @cache
@@ -144,11 +172,20 @@ def build(ctx: HubContext) -> APIRouter:
         """A process's inputs and outputs."""
         return description_document(get_operation(process_id), base_url(request, ctx))
 
+    optional_key = Depends(optional_key_dependency(ctx))
+
     @router.post(
         "/processes/{process_id}/execution",
         summary="Execute a process",
         operation_id="processesExecute",
-        responses={201: {"description": "Job created (asynchronous execution)"}},
+        responses={
+            201: {
+                "description": "Job created (asynchronous execution); without an API key its "
+                "links (and sco:access) carry the job's access token"
+            },
+            **KEY_RESPONSES,
+        },
+        openapi_extra=OPTIONAL_KEY,
     )
     def execution(
         process_id: str,
@@ -167,6 +204,7 @@ def build(ctx: HubContext) -> APIRouter:
             ],
         ),
         prefer: str | None = Header(default=None, description="respond-async for a job"),
+        key: ApiKey | None = optional_key,
         *,
         ctx: Context,
     ) -> Any:
@@ -178,13 +216,20 @@ def build(ctx: HubContext) -> APIRouter:
         if not isinstance(limit, int | float) or not 1 <= float(limit) <= MAX_TIME_LIMIT:
             raise InputError(f"sco:time_limit: seconds between 1 and {MAX_TIME_LIMIT:g}")
         size = estimate(operation, env(ctx), inputs)
+        who = Submission.of(key)
         if prefer and "respond-async" in prefer.replace(" ", "").lower():
-            job = ctx.jobs.create(process_id, inputs.values(), float(limit))
+            job = ctx.jobs.create(
+                process_id,
+                inputs.values(),
+                float(limit),
+                submitter=who.submitter,
+                access_digest=who.digest,
+            )
             return JSONResponse(
-                status_info(job, base),
+                _created(job, base, ctx.settings, who.token),
                 status_code=201,
                 headers={
-                    "Location": f"{base}/jobs/{job.id}",
+                    "Location": with_access(f"{base}/jobs/{job.id}", who.token),
                     "Preference-Applied": "respond-async",
                 },
             )
@@ -198,20 +243,40 @@ def build(ctx: HubContext) -> APIRouter:
                 hint="Prefer: respond-async",
             )
         # created running for this process: a job worker polling the queue cannot take it
-        claimed = ctx.jobs.create(process_id, inputs.values(), float(limit), owner=owner_id())
+        claimed = ctx.jobs.create(
+            process_id,
+            inputs.values(),
+            float(limit),
+            owner=owner_id(),
+            submitter=who.submitter,
+            access_digest=who.digest,
+        )
         done = run_job(claimed, ctx.jobs, ctx.settings, ctx.catalog, ctx.store, execute_job)
-        response.headers["Location"] = f"{base}/jobs/{done.id}"
+        response.headers["Location"] = with_access(f"{base}/jobs/{done.id}", who.token)
         if done.status != "successful":
+            message = public_message(done.message, ctx.settings)
             results = done.results or {}
             status = int(results.get("status", 422)) if isinstance(results, dict) else 422
             if status == 404:
-                raise NotFoundError(
-                    done.message, **{k: v for k, v in results.items() if k == "known"}
-                )
-            raise InputError(done.message)
-        return _results(done, base)
+                raise NotFoundError(message, **{k: v for k, v in results.items() if k == "known"})
+            raise InputError(message)
+        return _results(done, base, who.token)
 
-    @router.get("/jobs", summary="List jobs", operation_id="jobsList")
+    def own_job(
+        ctx: HubContext, job_id: str, key: ApiKey | None, token: str | None
+    ) -> tuple[JobRecord, str | None]:
+        """The job *job_id* and the token granting it when the caller may see it (else
+        404, 401 or 403)."""
+        job = ctx.jobs.get(job_id)
+        return job, check_job_access(job, key, token)
+
+    @router.get(
+        "/jobs",
+        summary="List jobs",
+        operation_id="jobsList",
+        responses=KEY_RESPONSES,
+        openapi_extra=OPTIONAL_KEY,
+    )
     def jobs(
         request: Request,
         status: str | None = Query(
@@ -219,48 +284,109 @@ def build(ctx: HubContext) -> APIRouter:
         ),
         process_id: str | None = Query(default=None, alias="processID", max_length=100),
         limit: int = Query(default=100, ge=1, le=1000),
+        key: ApiKey | None = optional_key,
         *,
         ctx: Context,
     ) -> dict[str, Any]:
-        """Jobs, newest first."""
+        """The caller's jobs, newest first: an API key's own, every job for an admin key.
+
+        An anonymous client's jobs are not listed: it reaches each by the links it was given.
+        """
         base = base_url(request, ctx)
-        found = ctx.jobs.list_jobs(status=status, process_id=process_id, limit=limit)
+        found: list[JobRecord] = []
+        if key is not None:
+            submitter = None if key.is_admin else submitter_of(key)
+            found = ctx.jobs.list_jobs(
+                status=status, process_id=process_id, limit=limit, submitter=submitter
+            )
         return {
-            "jobs": [status_info(j, base) for j in found],
+            "jobs": [status_info(j, base, ctx.settings) for j in found],
             "links": [{"rel": "self", "href": f"{base}/jobs", "type": "application/json"}],
         }
 
-    @router.get("/jobs/{job_id}", summary="Job status", operation_id="jobsGet")
-    def job(job_id: str, request: Request, *, ctx: Context) -> dict[str, Any]:
+    @router.get(
+        "/jobs/{job_id}",
+        summary="Job status",
+        operation_id="jobsGet",
+        responses=JOB_RESPONSES,
+        openapi_extra=OPTIONAL_KEY,
+    )
+    def job(
+        job_id: str,
+        request: Request,
+        access: str | None = access_param(),
+        key: ApiKey | None = optional_key,
+        *,
+        ctx: Context,
+    ) -> dict[str, Any]:
         """A job's status and progress."""
-        return status_info(ctx.jobs.get(job_id), base_url(request, ctx))
+        found, token = own_job(ctx, job_id, key, access)
+        return status_info(found, base_url(request, ctx), ctx.settings, token)
 
-    @router.delete("/jobs/{job_id}", summary="Dismiss a job", operation_id="jobsDismiss")
-    def dismiss(job_id: str, request: Request, *, ctx: Context) -> dict[str, Any]:
+    @router.delete(
+        "/jobs/{job_id}",
+        summary="Dismiss a job",
+        operation_id="jobsDismiss",
+        responses=JOB_RESPONSES,
+        openapi_extra=OPTIONAL_KEY,
+    )
+    def dismiss(
+        job_id: str,
+        request: Request,
+        access: str | None = access_param(),
+        key: ApiKey | None = optional_key,
+        *,
+        ctx: Context,
+    ) -> dict[str, Any]:
         """Cancel a queued or running job."""
+        _found, token = own_job(ctx, job_id, key, access)
         job = ctx.jobs.dismiss(job_id)
         deadline = time.monotonic() + 2.0
         while job.status == "running" and time.monotonic() < deadline:
             time.sleep(0.1)
             job = ctx.jobs.get(job_id)
-        return status_info(job, base_url(request, ctx))
+        return status_info(job, base_url(request, ctx), ctx.settings, token)
 
-    @router.get("/jobs/{job_id}/results", summary="Job results", operation_id="jobsResults")
-    def results(job_id: str, request: Request, *, ctx: Context) -> dict[str, Any]:
+    @router.get(
+        "/jobs/{job_id}/results",
+        summary="Job results",
+        operation_id="jobsResults",
+        responses=JOB_RESPONSES,
+        openapi_extra=OPTIONAL_KEY,
+    )
+    def results(
+        job_id: str,
+        request: Request,
+        access: str | None = access_param(),
+        key: ApiKey | None = optional_key,
+        *,
+        ctx: Context,
+    ) -> dict[str, Any]:
         """The outputs of a successful job."""
-        job = ctx.jobs.get(job_id)
+        job, token = own_job(ctx, job_id, key, access)
         if job.status in ("accepted", "running"):
             raise NotFoundError(f"job {job_id} has no results yet ({job.status}, {job.progress}%)")
         if job.status != "successful":
-            raise ConflictError(f"job {job_id} ended {job.status}: {job.message}")
-        return _results(job, base_url(request, ctx))
+            message = public_message(job.message, ctx.settings)
+            raise ConflictError(f"job {job_id} ended {job.status}: {message}")
+        return _results(job, base_url(request, ctx), token)
 
     @router.get(
-        "/jobs/{job_id}/results/file", summary="Job result file", operation_id="jobsResultFile"
+        "/jobs/{job_id}/results/file",
+        summary="Job result file",
+        operation_id="jobsResultFile",
+        responses=JOB_RESPONSES,
+        openapi_extra=OPTIONAL_KEY,
     )
-    def result_file(job_id: str, *, ctx: Context) -> FileResponse:
+    def result_file(
+        job_id: str,
+        access: str | None = access_param(),
+        key: ApiKey | None = optional_key,
+        *,
+        ctx: Context,
+    ) -> FileResponse:
         """The file a job wrote (subset)."""
-        job = ctx.jobs.get(job_id)
+        job, _token = own_job(ctx, job_id, key, access)
         file = (job.results or {}).get("file") if job.status == "successful" else None
         if not isinstance(file, dict):
             raise NotFoundError(f"job {job_id} has no result file")

@@ -1,9 +1,10 @@
 """API keys on write routes: the ``Authorization: Bearer`` dependency and its documentation.
 
-Reads are anonymous. A write route depends on :func:`key_dependency`: no key or an unknown,
-malformed or revoked one answers 401 (with ``WWW-Authenticate``); a key over its rate limit
-429 (with ``Retry-After``); the route itself answers 403 when the key's scopes do not cover
-what it would change. Each check happens before anything is written.
+Reads are anonymous (jobs excepted: :mod:`spaceclimate.api.jobaccess`). A write route
+depends on :func:`key_dependency`: no key or an unknown, malformed or revoked one answers 401
+(with ``WWW-Authenticate``); a key over its rate limit 429 (with ``Retry-After``); the route
+itself answers 403 when the key's scopes do not cover what it would change. Each check
+happens before anything is written.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ BEARER = HTTPBearer(
     auto_error=False,
     scheme_name="apiKey",
     bearerFormat="sco_<id>_<secret>",
-    description="API key of a publisher (`sco keys create`), sent as `Authorization: Bearer "
-    "<token>`. Needed for writes only; reads are anonymous.",
+    description="API key (`sco keys create`), sent as `Authorization: Bearer <token>`. Needed "
+    "for writes; reads are anonymous. A job belongs to the key that submitted it.",
 )
 
 #: Answers of every write route besides the common problems.
@@ -75,6 +76,29 @@ def key_dependency(ctx: Any, count_writes: bool = True) -> Callable[..., ApiKey]
         return key
 
     return require_key
+
+
+def optional_key_dependency(ctx: Any) -> Callable[..., ApiKey | None]:
+    """Return the dependency that yields the request's API key, or None when it sends none.
+
+    A key that is sent must be valid (401 otherwise): a client that means to act as its key
+    is never silently served as an anonymous one. The request counts against no limit.
+    """
+    access = access_for(ctx)
+
+    def optional_key(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Security(BEARER),
+    ) -> ApiKey | None:
+        if credentials is None:
+            return None
+        key = access.keys.verify(credentials.credentials)
+        if key is None:
+            raise UnauthorizedError("the API key is malformed, unknown or revoked")
+        request.state.sco_key_id = key.id
+        return key
+
+    return optional_key
 
 
 def admin_dependency(ctx: Any) -> Callable[..., ApiKey]:

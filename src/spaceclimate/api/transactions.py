@@ -1,6 +1,8 @@
 """STAC API Transactions at ``/stac``: create, replace, update and delete collections and items.
 
-Writes need an API key whose scopes cover the collection (:mod:`spaceclimate.api.security`).
+Writes need an API key whose scopes cover the collection (:mod:`spaceclimate.api.security`),
+and a provider's key credits no other agency: a document it sends may add to the collection's
+providers only agencies of its ``provider:`` scopes (admin keys any).
 Every accepted write is published as a new immutable version of the collection, together
 with its audit entry, in one database transaction (:mod:`spaceclimate.publish.transactions`).
 
@@ -161,6 +163,30 @@ def _require(key: ApiKey, current: Current, verb: str) -> None:
         raise ForbiddenError(f"{key.label()} may not {verb} collection {cid!r} (of {owners})")
 
 
+def _check_credit(
+    key: ApiKey, cid: str, doc: dict[str, Any], before: dict[str, Any] | None = None
+) -> None:
+    """Refuse a document crediting an agency the key does not speak for (403).
+
+    Agencies the collection already named (*before*) may stay: only those a write adds count.
+    """
+    added = collection_agencies(doc) - (collection_agencies(before) if before else set())
+    foreign = key.foreign_agencies(added)
+    if foreign:
+        names = {n.strip().lower(): n.strip() for n in _provider_names(doc)}
+        shown = ", ".join(repr(names.get(a, a)) for a in foreign)
+        raise ForbiddenError(
+            f"{key.label()} may not name {shown} among the providers of collection {cid!r}: "
+            "a provider's key credits only its own agency (an admin key may credit any)"
+        )
+
+
+def _provider_names(doc: dict[str, Any]) -> list[str]:
+    names = [str(a) for a in doc.get("sco:agencies", []) or []]
+    names += [str(p["name"]) for p in doc.get("providers", []) or [] if isinstance(p, dict)]
+    return names
+
+
 def _existing(current: Current) -> dict[str, Any]:
     if current.collection is None:
         raise NotFoundError(f"no collection {current.collection_id!r}")
@@ -245,6 +271,7 @@ def build(ctx: HubContext) -> APIRouter:
                 f"{key.label()} may not create collection {cid!r}: name the key's provider "
                 "among the collection's providers"
             )
+        _check_credit(key, cid, doc)
         actor = actor_of(request, key)
 
         def change(current: Current) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -287,13 +314,16 @@ def build(ctx: HubContext) -> APIRouter:
             existing = _existing(current)
             _require(key, current, "replace")
             if current.has_cube:
-                return merge_cube_collection(existing, sent), current.items
+                merged = merge_cube_collection(existing, sent)
+                _check_credit(key, collection_id, merged, existing)
+                return merged, current.items
             doc = check_collection(sent)
             if not key.may_write(collection_id, collection_agencies(doc)):
                 raise ForbiddenError(
                     f"{key.label()} may not give collection {collection_id!r} away: keep the "
                     "key's provider among its providers"
                 )
+            _check_credit(key, collection_id, doc, existing)
             return doc, current.items
 
         saved, _v = writer.publish(

@@ -11,8 +11,9 @@ on ``If-None-Match``), HEAD is supported, and single or multiple byte ranges are
 
 Per request the module does no catalog query while its short-lived cache of
 ``collection -> cube href`` is fresh (versions are cached for good: they never change).
-Paths are checked segment by segment (no ``..``, ``.``, empty or absolute segments) and the
-final file must lie inside its cube after resolving symlinks.
+Paths are checked segment by segment (no ``..``, ``.``, empty or absolute segments) and none
+may be a symbolic link (404); a cube reached through a link is refused whole
+(:class:`spaceclimate.store.links.LinkGuard`).
 
 Cubes in an object store (``SCO_STORE_URL``) are served the same way, streamed from their
 objects in blocks (one ranged read a block); a single byte range is answered 206, several
@@ -32,7 +33,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
-from spaceclimate.api.urls import base_url
+from spaceclimate.api.urls import base_url, request_href
 from spaceclimate.catalog.records import cube_href, has_cube
 from spaceclimate.errors import InputError, NotFoundError
 from spaceclimate.services.context import HubContext
@@ -121,11 +122,19 @@ def check_relative_path(path: str) -> list[str]:
 
 
 def resolve_file(cube: Path, path: str) -> Path:
-    """Return the file *path* names inside *cube*; NotFoundError when absent or outside."""
+    """Return the file *path* names inside *cube*; NotFoundError when absent or outside.
+
+    No symbolic link is followed: a path passing through one (or naming one) is not a file
+    of the cube.
+    """
     parts = check_relative_path(path)
+    candidate = cube
+    for part in parts:
+        candidate = candidate / part
+        if candidate.is_symlink():
+            raise NotFoundError(f"no file {path!r} in this cube")
     root = cube.resolve()
-    candidate = root.joinpath(*parts).resolve()
-    if not candidate.is_relative_to(root) or not candidate.is_file():
+    if not candidate.resolve().is_relative_to(root) or not candidate.is_file():
         raise NotFoundError(f"no file {path!r} in this cube")
     return candidate
 
@@ -148,7 +157,7 @@ def serve_file(
     request: Request, ctx: HubContext, href: str, path: str, cache_control: str
 ) -> Response:
     """Answer a request for one file of the cube *href* (GET or HEAD, ranges, 304)."""
-    cube = ctx.store.path(href)
+    cube = ctx.store.files_path(href)  # each file's path is checked for links below
     if isinstance(cube, ObjectPath):
         return serve_object(request, cube, href, path, cache_control)
     file = resolve_file(cube, path)
@@ -251,7 +260,7 @@ def _describe(
         "href": root,
         "usage": f'xarray.open_zarr("{root}")',
         "links": [
-            {"rel": "self", "href": str(request.url), "type": JSON_TYPE},
+            {"rel": "self", "href": request_href(request, ctx), "type": JSON_TYPE},
             {"rel": "metadata", "href": f"{root}/zarr.json", "type": JSON_TYPE},
             {"rel": "latest-version", "href": base, "type": JSON_TYPE},
             {"rel": "version", "href": f"{base}/v{version}", "type": JSON_TYPE},

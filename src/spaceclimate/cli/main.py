@@ -303,7 +303,11 @@ def catalog_search(
 @app.command()
 @guarded
 def verify() -> None:
-    """Re-hash every cube against its recorded checksums and report any mismatch."""
+    """Re-hash every cube against its recorded checksums and report any mismatch.
+
+    A symbolic link anywhere in the store (cubes, collection folders, staging) is a problem
+    too: the hub never writes one, and reading through it would leave the store.
+    """
     from spaceclimate.store import open_store
 
     settings = get_settings()
@@ -320,6 +324,7 @@ def verify() -> None:
                 checked += 1
     finally:
         cat.close()
+    problems.extend(p for p in store.symlinks() if p not in problems)
     for p in problems:
         err.print(f"mismatch: {p}", highlight=False)
     if problems:

@@ -259,9 +259,10 @@ class Hub:
         raise_for_problem(response)
         return Job(self, response.json())
 
-    def job(self, job_id: str) -> Job:
-        """Return a job by id."""
-        return Job(self, self._json(f"/jobs/{job_id}"))
+    def job(self, job_id: str, access: str | None = None) -> Job:
+        """Return a job by id (*access*: the token of a job submitted without an API key)."""
+        params = {"access": access} if access else None
+        return Job(self, self._json(f"/jobs/{job_id}", params), access)
 
     def estimate(
         self,
@@ -309,12 +310,21 @@ class Hub:
 
 
 class Job:
-    """A job running on the hub (OGC API Processes)."""
+    """A job running on the hub (OGC API Processes).
 
-    def __init__(self, hub: Hub, status: dict[str, Any]) -> None:
+    A job submitted without an API key is reached with the access token the hub answered
+    when it created it (``sco:access``), kept here as :attr:`access`.
+    """
+
+    def __init__(self, hub: Hub, status: dict[str, Any], access: str | None = None) -> None:
         self.hub = hub
         self.id = str(status["jobID"])
+        self.access = access or status.get("sco:access")
         self.status_info = status
+
+    @property
+    def _params(self) -> dict[str, Any] | None:
+        return {"access": self.access} if self.access else None
 
     def __repr__(self) -> str:
         return f"Job({self.id!r}, {self.status!r})"
@@ -326,12 +336,12 @@ class Job:
 
     def refresh(self) -> dict[str, Any]:
         """Fetch the job's status from the hub."""
-        self.status_info = self.hub._json(f"/jobs/{self.id}")
+        self.status_info = self.hub._json(f"/jobs/{self.id}", self._params)
         return self.status_info
 
     def cancel(self) -> dict[str, Any]:
         """Dismiss the job."""
-        response = self.hub._http.delete(f"/jobs/{self.id}")
+        response = self.hub._http.delete(f"/jobs/{self.id}", params=self._params)
         raise_for_problem(response)
         self.status_info = response.json()
         return self.status_info
@@ -363,7 +373,7 @@ class Job:
 
     def results(self) -> Any:
         """The job's outputs (HubError when it did not succeed)."""
-        return self.hub._json(f"/jobs/{self.id}/results")
+        return self.hub._json(f"/jobs/{self.id}/results", self._params)
 
 
 def coverage_to_frame(cov: dict[str, Any]) -> pd.DataFrame:

@@ -129,7 +129,7 @@ rate_limits = Table(
 )
 
 
-# -- jobs (migration 0003) -------------------------------------------------------------------
+# -- jobs (migrations 0003, 0004) -------------------------------------------------------------
 #: The job queue: every job's state, progress, inputs and results.
 jobs = Table(
     "sco_jobs",
@@ -150,4 +150,9 @@ jobs = Table(
     Column("cancel_requested", Boolean, nullable=False, default=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("time_limit", Float, nullable=False),
+    # who may see and dismiss the job (migration 0004): "key:<id>" for a job an API key
+    # submitted, "anonymous" for one submitted without (with the digest of its access token),
+    # NULL for one made on the hub's machine (admins only)
+    Column("submitter", String(100), index=True),
+    Column("access_digest", String(64)),
 )

@@ -57,7 +57,10 @@ def run_job(
         jobs.finish(job.id, "failed", exc.message, {"error": exc.title, "status": exc.status})
     except Exception as exc:  # noqa: BLE001 - a job's bug must not kill the runner
         log.exception("job %s (%s) failed", job.id, job.process_id)
-        jobs.finish(job.id, "failed", f"unexpected {type(exc).__name__}: {exc}"[:500])
+        # the exception's text is the server's (paths, addresses): it goes to the log only
+        jobs.finish(
+            job.id, "failed", f"unexpected {type(exc).__name__} (the hub's log has the details)"
+        )
     else:
         jobs.finish(job.id, "successful", "done", outputs)
     return jobs.get(job.id)

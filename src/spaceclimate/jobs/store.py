@@ -76,6 +76,8 @@ class JobRecord:
     heartbeat: float | None = None
     cancel_requested: bool = False
     attempts: int = 0
+    submitter: str | None = None
+    access_digest: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -114,6 +116,8 @@ class JobStore:
             heartbeat=row.heartbeat,
             cancel_requested=bool(row.cancel_requested),
             attempts=int(row.attempts or 0),
+            submitter=row.submitter,
+            access_digest=row.access_digest,
         )
 
     # -- creating and reading ---------------------------------------------------------------
@@ -124,11 +128,15 @@ class JobStore:
         time_limit: float,
         job_id: str | None = None,
         owner: str | None = None,
+        submitter: str | None = None,
+        access_digest: str | None = None,
     ) -> JobRecord:
         """Queue a new job (with the id *job_id* when given: files prepared for it); return it.
 
         With *owner* the job is created already running for that owner (a synchronous
-        execution): it is never queued, so no job worker can claim it first.
+        execution): it is never queued, so no job worker can claim it first. *submitter*
+        (``key:<id>``, ``anonymous``) and *access_digest* (the SHA-256 of an anonymous job's
+        access token) say who may see and dismiss it through the API.
         """
         job_id = job_id or uuid.uuid4().hex
         stamp = now_iso()
@@ -154,6 +162,8 @@ class JobStore:
                     inputs=inputs,
                     time_limit=float(time_limit),
                     cancel_requested=False,
+                    submitter=submitter,
+                    access_digest=access_digest,
                     **state,
                 )
             )
@@ -168,10 +178,16 @@ class JobStore:
         return self._record(row)
 
     def list_jobs(
-        self, status: str | None = None, process_id: str | None = None, limit: int = 100
+        self,
+        status: str | None = None,
+        process_id: str | None = None,
+        limit: int = 100,
+        submitter: str | None = None,
     ) -> list[JobRecord]:
-        """Return jobs, newest first."""
+        """Return jobs, newest first (only those of *submitter* when given)."""
         query = select(jobs).order_by(jobs.c.created.desc()).limit(limit)
+        if submitter is not None:
+            query = query.where(jobs.c.submitter == submitter)
         if status:
             query = query.where(jobs.c.status == status)
         if process_id:
@@ -296,7 +312,7 @@ class JobStore:
                     values = {
                         "status": "accepted",
                         "message": (
-                            f"requeued: its server ({row.owner}) stopped while it ran "
+                            "requeued: its server stopped while it ran "
                             f"(attempt {row.attempts} of {MAX_ATTEMPTS})"
                         ),
                         "owner": None,
@@ -306,7 +322,7 @@ class JobStore:
                     values = {
                         "status": "failed",
                         "message": (
-                            f"interrupted: its server ({row.owner}) stopped while it ran, "
+                            "interrupted: its server stopped while it ran, "
                             f"{row.attempts} attempts; submit it again"
                         ),
                         "finished": stamp,

@@ -45,6 +45,7 @@ import xarray as xr
 import zarr
 
 from spaceclimate.errors import IntegrityError, NotFoundError
+from spaceclimate.store.links import LinkGuard, find_symlinks, links_inside
 from spaceclimate.store.overviews import write_overviews
 from spaceclimate.store.remote import CubeLocation
 from spaceclimate.store.writer import (
@@ -79,6 +80,14 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def remove_entry(path: Path) -> None:
+    """Delete a file or folder of the store; a symbolic link itself, never its target."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def checksum_problems(href: str, expected: dict[str, str], actual: dict[str, str]) -> list[str]:
     """Compare a cube's recorded checksums with those found: missing, changed, extra files."""
     problems = [f"{href}/{k}: missing" for k in expected if k not in actual]
@@ -96,6 +105,7 @@ class CubeStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self.links = LinkGuard(self.root)
 
     @property
     def staging(self) -> Path:
@@ -104,8 +114,17 @@ class CubeStore:
 
     def path(self, href: str) -> CubeLocation:
         """Location of a cube from its catalog href (relative to the root): on local disk its
-        folder (see :meth:`local_path`), in an object store its key prefix."""
-        return self.local_path(href)
+        folder (see :meth:`local_path`), in an object store its key prefix.
+
+        A cube on disk that is, holds or is reached through a symbolic link is refused
+        (IntegrityError): nothing read through here leaves the store.
+        """
+        return self.links.check(self.local_path(href), href)
+
+    def files_path(self, href: str) -> CubeLocation:
+        """Location of a cube whose files a reader serves one by one, refusing each link
+        itself: like :meth:`path`, but only a cube reached through a link is refused."""
+        return self.links.check_reach(self.local_path(href), href)
 
     def local_path(self, href: str) -> Path:
         """Absolute path of a cube on local disk from its catalog href.
@@ -152,7 +171,7 @@ class CubeStore:
         Files in *written* (checksummed by the writer from the bytes it wrote) are not read
         again while their size is the one written; every other file is hashed from disk.
         """
-        files = sorted(p for p in cube.rglob("*") if p.is_file())
+        files = sorted(p for p in cube.rglob("*") if p.is_file() and not p.is_symlink())
         names = [path.relative_to(cube).as_posix() for path in files]
 
         def digest(i: int) -> str:
@@ -197,18 +216,33 @@ class CubeStore:
         zarr.consolidate_metadata(str(path))
 
     def open(self, href: str) -> xr.Dataset:
-        """Open a published cube lazily."""
+        """Open a published cube lazily (refused when it holds a symbolic link)."""
         path = self.local_path(href)
         if not path.exists():
             raise NotFoundError(f"cube {href!r} is missing from the store")
-        return xr.open_zarr(path, consolidated=True, zarr_format=3)
+        return xr.open_zarr(self.links.check(path, href), consolidated=True, zarr_format=3)
 
     def verify(self, href: str, expected: dict[str, str]) -> list[str]:
-        """Return a list of problems (missing, changed or extra files) of a cube."""
+        """Return a list of problems (missing, changed or extra files, links) of a cube."""
         path = self.local_path(href)
-        if not path.exists():
+        links = [self._link_problem(p) for p in find_symlinks(path, below=self.root)]
+        if not path.exists() and not path.is_symlink():
             return [f"{href}: cube missing"]
-        return checksum_problems(href, expected, self.checksums(path))
+        if links and not path.resolve().is_relative_to(self.root.resolve()):
+            return links  # reached through a link out of the store: its files are not read
+        return links + checksum_problems(href, expected, self.checksums(path))
+
+    def _link_problem(self, link: Path) -> str:
+        where = link.relative_to(self.root).as_posix() if link.is_relative_to(self.root) else link
+        try:
+            target = os.readlink(link)
+        except OSError:
+            target = "?"
+        return f"{where}: symbolic link (to {target}); the store holds none"
+
+    def symlinks(self) -> list[str]:
+        """Return a problem for every symbolic link below the store's root (staging too)."""
+        return [self._link_problem(p) for p in links_inside(self.root)]
 
     def cleanup(self, referenced: set[str]) -> list[str]:
         """Finish interrupted promotions, delete leftovers no version references; return them.
@@ -221,20 +255,21 @@ class CubeStore:
         if self.staging.exists():
             for path in self.staging.iterdir():
                 href = committed.get(path.name)
-                if href is not None and not (self.root / href).exists():
+                if href is not None and not path.is_symlink() and not (self.root / href).exists():
                     self.promote(path, href.split("/", 1)[0])
                     continue
-                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
+                remove_entry(path)
                 removed.append(f".staging/{path.name}")
         if not self.root.exists():
             return removed
         for folder in self.root.iterdir():
-            if not folder.is_dir() or folder.name.startswith("."):
+            # a linked folder is not the store's: nothing beyond a link is deleted
+            if folder.is_symlink() or not folder.is_dir() or folder.name.startswith("."):
                 continue
             for cube in folder.iterdir():
                 href = f"{folder.name}/{cube.name}"
                 if cube.suffix == ".zarr" and href not in referenced:
-                    shutil.rmtree(cube, ignore_errors=True)
+                    remove_entry(cube)
                     removed.append(href)
         return removed
 

@@ -41,7 +41,8 @@ from typing import Any
 import xarray as xr
 
 from spaceclimate.errors import NotFoundError, UnavailableError
-from spaceclimate.store.cube import CubeStore, checksum_problems
+from spaceclimate.store.cube import CubeStore, checksum_problems, remove_entry
+from spaceclimate.store.links import links_inside
 from spaceclimate.store.remote import ObjectPath, object_filesystem
 
 #: Objects hashed at once by ``verify`` (each is read whole into memory).
@@ -91,9 +92,18 @@ class ObjectCubeStore(CubeStore):
         """The key prefix of a published cube."""
         return self.objects.joinpath(href)
 
+    def files_path(self, href: str) -> ObjectPath:
+        """The key prefix of a published cube (an object store holds no links)."""
+        return self.path(href)
+
     def local_path(self, href: str) -> Path:
         """Cubes are not on local disk once published."""
         raise NotFoundError(f"cube {href!r} is in the object store {self.url}, not on disk")
+
+    def symlinks(self) -> list[str]:
+        """Return a problem for every symbolic link in the local staging folder."""
+        found = [self.staging] if self.staging.is_symlink() else links_inside(self.staging)
+        return [self._link_problem(p) for p in found]
 
     def check(self) -> str | None:
         """Return why the store cannot be used (None when its bucket answers)."""
@@ -167,7 +177,7 @@ class ObjectCubeStore(CubeStore):
         removed: list[str] = []
         if self.staging.exists():
             for path in self.staging.iterdir():
-                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
+                remove_entry(path)
                 removed.append(f".staging/{path.name}")
         now = time.time()
         for cube in self._published_prefixes():
