@@ -87,6 +87,7 @@ def test_inputs_are_validated_into_typed_values() -> None:
         "bbox": [0.0, 0.0, 1.0, 1.0],
         "method": "ols",
         "per": "decade",
+        "autocorrelation": True,
         "month": 9,
     }
     cases = {
