@@ -59,7 +59,15 @@ def seaice_nearest(x: np.ndarray, y: np.ndarray, lon: float, lat: float) -> tupl
     """Return the (row, column) of the source cell nearest a lon/lat point in EPSG:3411."""
     to_grid = Transformer.from_crs("EPSG:4326", "EPSG:3411", always_xy=True)
     px, py = to_grid.transform(lon, lat)
-    return int(np.argmin(np.abs(y - py))), int(np.argmin(np.abs(x - px)))
+    return half_open_nearest(y, py), half_open_nearest(x, px)
+
+
+def half_open_nearest(axis: np.ndarray, value: float) -> int:
+    """Index of the centre nearest *value*; on an edge (equally near two centres, to a part in
+    a billion), the cell that starts there: the larger coordinate (cells are half-open)."""
+    distance = np.abs(axis - value)
+    tied = np.flatnonzero(distance <= distance.min() * (1 + 1e-9))
+    return int(tied[np.argmax(axis[tied])])
 
 
 def ersst_source(samples: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -44,7 +44,10 @@ def test_nearest_cell_wraps_the_antimeridian(ctx: HubContext) -> None:
     ersst = ctx.cube("noaa-ersst-v5")  # 2° cells centred on -180, -178, ..., 178
     assert float(subset.nearest_cell(ersst, 179.5, 0.0)["lon"]) == -180.0
     assert float(subset.nearest_cell(ersst, 178.9, 0.0)["lon"]) == 178.0
-    assert float(subset.nearest_cell(ersst, 359.0 - 360, 0.0)["lon"]) == -2.0
+    # -1 lies on the edge of the cells centred on -2 and 0: it belongs to [-1, 1), the cell
+    # that starts there (cells are half-open, as the map draws them)
+    assert float(subset.nearest_cell(ersst, 359.0 - 360, 0.0)["lon"]) == 0.0
+    assert float(subset.nearest_cell(ersst, 358.9 - 360, 0.0)["lon"]) == -2.0
 
 
 def test_nearest_cell_projected_matches_source(ctx: HubContext, samples: Path) -> None:
