@@ -85,7 +85,10 @@ def test_position_on_ostia_equals_the_source_files(live_hub: str, samples: Path)
     np.testing.assert_allclose(values(cov, "sst_anomaly"), anomaly[:, i, j], atol=1e-4)
     sst_param = cov["parameters"]["sst"]
     assert sst_param["unit"]["symbol"] == "K"
-    assert sst_param["observedProperty"]["id"].endswith("/standard_name/sea_surface_temperature/")
+    # the source's own, more precise standard name (analysed_sst's in the OSTIA files)
+    assert sst_param["observedProperty"]["id"].endswith(
+        "/standard_name/sea_surface_foundation_temperature/"
+    )
     assert sst_param["observedProperty"]["label"]["en"] == get_variable("sst").long_name
 
 
@@ -101,7 +104,7 @@ def test_position_on_the_polar_stereographic_grid(live_hub: str, samples: Path) 
         axes = cov["domain"]["axes"]
         assert axes["x"]["values"][0] == pytest.approx(lon_src[i, j], abs=1e-3)
         assert axes["y"]["values"][0] == pytest.approx(lat_src[i, j], abs=1e-3)
-        assert axes["t"]["values"] == ["2021-12-01T00:00:00Z"]
+        assert axes["t"]["values"] == ["2021-12-16T12:00:00Z"]  # the middle of December
     assert values(cov, "sic").size == 1
 
 
@@ -147,7 +150,7 @@ def test_collections_are_the_gridded_ones_with_their_queries(api: Any) -> None:
     ]
     sst = ostia["parameter_names"]["sst"]
     assert sst["unit"]["label"] == "K"
-    assert sst["observedProperty"]["id"].endswith("/sea_surface_temperature/")
+    assert sst["observedProperty"]["id"].endswith("/sea_surface_foundation_temperature/")
     sic = api.get(SEAICE).json()["parameter_names"]["sic"]
     assert sic["observedProperty"]["id"].endswith("/sea_ice_area_fraction/")
     assert sic["unit"]["symbol"] == "1"
@@ -214,7 +217,12 @@ def test_cube_on_ersst_equals_the_source(api: Any, samples: Path) -> None:
     axes = cov["domain"]["axes"]
     assert axes["x"]["values"] == list(np.arange(-30.0, 12.0, 2.0))
     assert axes["y"]["values"] == list(np.arange(-10.0, 12.0, 2.0))
-    assert axes["t"]["values"] == [f"2015-0{m}-01T00:00:00Z" for m in (1, 2, 3)]
+    # each month stamped at its middle (the source stamps the 1st)
+    assert axes["t"]["values"] == [
+        "2015-01-16T12:00:00Z",
+        "2015-02-15T00:00:00Z",
+        "2015-03-16T12:00:00Z",
+    ]
     times, lat, lon, sst = ersst_source(samples)
     t0 = int(np.flatnonzero(times == np.datetime64("2015-01-01T00:00:00"))[0])
     rows = [int(np.flatnonzero(lat == v)[0]) for v in axes["y"]["values"]]
@@ -268,7 +276,7 @@ def test_netcdf_round_trip_carries_values_and_citation(api: Any, samples: Path) 
             ds["sst"].values[0], sst[1][np.ix_(rows, cols)], atol=1e-4, equal_nan=True
         )
         assert ds["sst"].attrs["units"] == "K"
-        assert ds["sst"].attrs["standard_name"] == "sea_surface_temperature"
+        assert ds["sst"].attrs["standard_name"] == "sea_surface_foundation_temperature"
         assert ds.attrs["citation"].startswith("Donlon, C. J.")
         assert "EDR cube query" in ds.attrs["history"]
         assert ds.attrs["source_collection"] == "ukmo-ostia-sst-daily"

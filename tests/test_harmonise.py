@@ -129,7 +129,9 @@ def test_ersst_converted_from_celsius(samples: Path) -> None:
     got = float(ds["sst"].isel(time=5).sel(lat=0.0, lon=-160.0))
     assert got == pytest.approx(float(raw[5, j, i]) + 273.15, abs=1e-4)
     assert ds["sst"].attrs["units"] == "K" and ds["sst"].attrs["source_units"] == "degC"
-    assert ds.sizes["time"] == 128 and str(ds.time.values[0])[:10] == "2010-01-01"
+    # January 2010 (the file's first month): stamped at its middle, bounded by the month
+    assert ds.sizes["time"] == 128 and str(ds.time.values[0])[:19] == "2010-01-16T12:00:00"
+    assert [str(b)[:10] for b in ds.time_bnds.values[0]] == ["2010-01-01", "2010-02-01"]
 
 
 def test_soil_moisture_days_rounded(samples: Path) -> None:
@@ -149,7 +151,7 @@ def test_nsidc_extent_series_matches_csv(samples: Path) -> None:
     wanted = next(
         r for r in rows if r[0].strip() == "2012" and r[1].strip() == "09" and r[2].strip() == "16"
     )
-    got = float(ds["sea_ice_extent"].sel(time="2012-09-16").values)
+    got = ds["sea_ice_extent"].sel(time="2012-09-16").item()  # the day's step (12:00)
     assert got == pytest.approx(float(wanted[3]), abs=1e-6)
     assert ds["sea_ice_extent"].attrs["units"] == "1e6 km2"
 
@@ -159,8 +161,9 @@ def test_rutgers_regions_stacked(samples: Path) -> None:
     ds = harmonise_file(path, match_recipe(path))
     sce = ds["snow_cover_extent"]
     assert set(sce.dims) == {"time", "region"}
-    assert float(sce.sel(region="northern_hemisphere", time="2014-12-01")) == pytest.approx(43.65)
-    assert float(sce.sel(region="eurasia", time="2014-12-01")) == pytest.approx(27.22)
+    # the month's step (stamped at the middle of December 2014)
+    assert sce.sel(region="northern_hemisphere", time="2014-12").item() == pytest.approx(43.65)
+    assert sce.sel(region="eurasia", time="2014-12").item() == pytest.approx(27.22)
 
 
 def test_cf_acdd_and_provenance(samples: Path) -> None:
@@ -189,7 +192,7 @@ def test_cf_acdd_and_provenance(samples: Path) -> None:
     prov = json.loads(out.attrs["provenance"])
     assert prov["sources"][0]["sha256"] == "ab" * 32 and prov["recipe"] == recipe.id
     assert out["toz"].attrs["standard_name"] == "atmosphere_mole_content_of_ozone"
-    assert out["toz"].attrs["units"] == "DU"
+    assert out["toz"].attrs["units"] == "mol m-2"  # CF's canonical units, not DU
 
 
 def test_aquarius_v2_fill_and_psu(samples: Path) -> None:

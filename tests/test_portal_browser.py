@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import netCDF4
 import numpy as np
 import pytest
 import xarray as xr
@@ -399,6 +400,51 @@ def test_gridless_series_opens_as_a_chart(
     goto(page, live_hub, "#/series/rutgers-snow-cover-extent")
     page.wait_for_selector(".chart-panel[data-series='4']")
     shot(page, "series-snow")
+    guard.assert_clean()
+
+
+def test_ozone_map_shows_dobson_units(
+    laptop: tuple[Page, Guard], live_hub: str, samples: Path
+) -> None:
+    """Ozone is stored in CF's mol m-2; the legend and the value under the pointer are in DU,
+    the unit the source file (read here) gives them in."""
+    page, guard = laptop
+    with netCDF4.Dataset(
+        samples / "ozone" / "o3_esacci_total_column_merged_200505_subset.nc"
+    ) as nc:
+        nc.set_auto_maskandscale(False)
+        assert nc["atmosphere_mole_content_of_ozone"].units == "DU"
+        du = np.asarray(nc["atmosphere_mole_content_of_ozone"][0], dtype="float64")
+        lat, lon = np.asarray(nc["lat"][:]), np.asarray(nc["lon"][:])
+    goto(page, live_hub, "#/map/esa-cci-ozone-tc")
+    wait_basemap(page, "viewer-map")
+    wait_tiles(page, "viewer-map")
+    page.wait_for_function("() => /DU/.test(document.querySelector('.legend').innerText)")
+    legend = page.locator(".legend").inner_text()
+    assert "200" in legend and "450" in legend and "mol" not in legend  # ecvs.yaml's range
+    low, high = page.get_by_label("Minimum", exact=True), page.get_by_label("Maximum", exact=True)
+    assert (low.input_value(), high.input_value()) == ("200", "450")  # edited in DU too
+    low.fill("250")
+    low.dispatch_event("change")
+    page.wait_for_function("() => document.querySelector('.legend-min').innerText === '250'")
+    tiles = page.locator("#viewer-map .data-layer img").first.get_attribute("src") or ""
+    rescale = re.search(r"rescale=([^&]+)", tiles)
+    assert rescale, tiles
+    stored_low = float(rescale.group(1).replace("%2C", ",").split(",")[0])
+    assert stored_low == pytest.approx(250 * 4.4615e-4, rel=1e-6)  # sent in mol m-2 (ecvs.yaml)
+
+    x, y = map_point(page, "viewer-map", 30.5, 30.5)
+    page.mouse.move(x, y)
+    page.wait_for_function("() => /DU$/.test(document.querySelector('.cursor-value').innerText)")
+    cursor = page.locator(".cursor-value")
+    shown = float(re.search(r": ([\d.]+) DU", cursor.inner_text()).group(1))
+    cell_lon, cell_lat = (
+        float(cursor.get_attribute("data-lon")),
+        float(cursor.get_attribute("data-lat")),
+    )
+    j, i = int(np.argmin(np.abs(lat - cell_lat))), int(np.argmin(np.abs(lon - cell_lon)))
+    assert shown == pytest.approx(du[j, i], abs=0.05)  # four significant digits shown
+    shot(page, "map-ozone-dobson-units")
     guard.assert_clean()
 
 

@@ -10,6 +10,7 @@ from pyproj import CRS
 
 from spaceclimate.ecv import get_ecv, get_variable
 from spaceclimate.ecv.models import Recipe
+from spaceclimate.harmonise.attrs import DISPLAY_SCALE_ATTR, DISPLAY_UNITS_ATTR
 from spaceclimate.harmonise.grid import lonlat_bbox
 from spaceclimate.harmonise.metadata import iso, time_range
 from spaceclimate.records import SourceRecord
@@ -93,6 +94,9 @@ def cube_variables(ds: xr.Dataset) -> dict[str, Any]:
         }
         if "standard_name" in var.attrs:
             out[str(name)]["sco:standard_name"] = var.attrs["standard_name"]
+        if DISPLAY_UNITS_ATTR in var.attrs and DISPLAY_SCALE_ATTR in var.attrs:
+            out[str(name)]["sco:display_units"] = str(var.attrs[DISPLAY_UNITS_ATTR])
+            out[str(name)]["sco:display_scale"] = float(var.attrs[DISPLAY_SCALE_ATTR])
     for name in ("lat", "lon"):
         if name in ds.coords and ds[name].ndim == 2:
             out[name] = {

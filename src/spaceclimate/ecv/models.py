@@ -22,6 +22,9 @@ class VariableDef(_Strict):
     valid_range: tuple[float, float]
     colormap: str
     display_range: tuple[float, float]
+    display_units: str | None = Field(
+        default=None, description="Units to show values in, when not the canonical units."
+    )
 
 
 class ECVDef(_Strict):
@@ -79,7 +82,16 @@ class GridSpec(_Strict):
 
 
 class TimeSpec(_Strict):
-    """Where the time of each source file comes from, and what period a step covers."""
+    """Where the time of each source file comes from, and what period a step covers.
+
+    Every harmonised step is a cell ``time_bnds = [start, end)`` stamped at its middle. The
+    cell is the step's whole period (``bounds: period``: the calendar month, year or the
+    ``n`` days of ``resolution`` that the source's stamp lies in, following ``anchor``), the
+    source's own bounds (``bounds: source``: the variable the time variable's CF ``bounds``
+    attribute names), or, for an irregular series whose source gives only its stamps
+    (``bounds: midpoints``), the span halfway to the neighbouring stamps, at most half a
+    ``resolution`` from the stamp, which is kept.
+    """
 
     variable: str | None = None
     dim: str | None = Field(default=None, description="Source dimension that becomes 'time'.")
@@ -89,12 +101,21 @@ class TimeSpec(_Strict):
     resolution: str | None = Field(
         default=None, description="ISO 8601 period of one step: P1D, P7D, P8D, P10D, P1M, P1Y."
     )
-    anchor: Literal["start", "center"] = "start"
+    anchor: Literal["start", "center"] = Field(
+        default="start", description="Where in its period the source's stamp lies."
+    )
+    bounds: Literal["period", "source", "midpoints"] = Field(
+        default="period", description="Where each step's cell (time_bnds) comes from."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> TimeSpec:
         if self.from_filename and not self.filename_format:
             raise ValueError("'from_filename' needs 'filename_format'")
+        if self.bounds == "source" and not self.variable:
+            raise ValueError("'bounds: source' needs the time 'variable' that names them")
+        if self.bounds == "midpoints" and not self.resolution:
+            raise ValueError("'bounds: midpoints' needs the nominal 'resolution'")
         return self
 
 
@@ -111,6 +132,11 @@ class VariableSpec(_Strict):
 
     source: str | dict[str, str]
     stack_dim: str | None = None
+    standard_name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="A CF standard name more precise than the ECV table's, for this product.",
+    )
     units: str | None = Field(default=None, description="Source units when the file is wrong.")
     scale_factor: float | None = Field(default=None, description="Overrides the file's.")
     add_offset: float | None = Field(default=None, description="Overrides the file's.")

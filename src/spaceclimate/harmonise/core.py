@@ -14,7 +14,12 @@ from spaceclimate.errors import CorruptFileError, GridError, InputError, SCOErro
 from spaceclimate.harmonise import fast
 from spaceclimate.harmonise import grid as gridmod
 from spaceclimate.harmonise.attrs import SOURCE_ATTR, TIME_ATTRS
-from spaceclimate.harmonise.timeaxis import decode_times, time_bounds
+from spaceclimate.harmonise.timeaxis import (
+    check_disjoint,
+    decode_times,
+    source_bounds,
+    time_cells,
+)
 from spaceclimate.harmonise.variables import FlagTests, check_valid_range, decode_variable
 from spaceclimate.readers import check_decoded_size, open_dataset
 
@@ -61,6 +66,10 @@ def harmonise_file(
 def _harmonise(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
     file = path.name
     times = decode_times(raw, recipe.time, path) if recipe.time else None
+    cells = None
+    if times is not None:
+        assert recipe.time is not None
+        cells = time_cells(times, recipe.time, file, source_bounds(raw, recipe.time, path))
     dim_map = gridmod.source_dims(raw, recipe.grid, file)
     if recipe.time and recipe.time.dim:
         dim_map[recipe.time.dim] = "time"
@@ -84,18 +93,17 @@ def _harmonise(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
         variables[name] = da
 
     ds = xr.Dataset(variables)
-    if times is not None:
-        if ds.sizes.get("time") != len(times):
-            raise GridError(f"{file}: {len(times)} timestamps for {ds.sizes.get('time')} steps")
-        ds = ds.assign_coords(time=("time", times))
+    if cells is not None:
+        if ds.sizes.get("time") != len(cells[0]):
+            raise GridError(f"{file}: {len(cells[0])} timestamps for {ds.sizes.get('time')} steps")
+        ds = ds.assign_coords(time=("time", cells[0]))
     if recipe.grid.type == "latlon":
         ds = gridmod.normalise_latlon(ds, raw, recipe.grid, file)
     elif recipe.grid.type == "projected":
         ds = gridmod.normalise_projected(ds, raw, recipe.grid, file)
-    if times is not None:
+    if cells is not None:
+        bnds = gridmod.apply_sort_plan(cells[1], gridmod.sort_plan(ds["time"].values), 0)
         ds = gridmod.sort_axis(ds, "time")
-        assert recipe.time is not None
-        bnds = time_bounds(ds["time"].values, recipe.time)
         ds = ds.assign_coords(time_bnds=(("time", "bnds"), bnds))
         ds["time"].attrs = dict(TIME_ATTRS)
     ds = ds.load()  # read everything once: corrupt chunks fail here, not mid-publish
@@ -131,7 +139,8 @@ def combine(datasets: list[xr.Dataset]) -> xr.Dataset:
     Raises
     ------
     GridError
-        When the datasets are not on the same grid or carry different variables.
+        When the datasets are not on the same grid or carry different variables, or when
+        steps of different files overlap in time.
     """
     if not datasets:
         raise InputError("nothing to combine")
@@ -154,4 +163,6 @@ def combine(datasets: list[xr.Dataset]) -> xr.Dataset:
     _, last_idx = np.unique(times[::-1], return_index=True)
     keep = np.sort(len(times) - 1 - last_idx)
     merged = merged.isel(time=keep).sortby("time")
+    if "time_bnds" in merged.variables:  # steps of different files may not share a period
+        check_disjoint(np.asarray(merged["time_bnds"].values), "the collection")
     return merged

@@ -23,7 +23,12 @@ from spaceclimate.ecv import get_variable
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.harmonise import grid as gridmod
 from spaceclimate.harmonise.attrs import SOURCE_ATTR, TIME_ATTRS
-from spaceclimate.harmonise.timeaxis import decode_times, time_bounds
+from spaceclimate.harmonise.timeaxis import (
+    bounds_variable,
+    decode_times,
+    source_bounds,
+    time_cells,
+)
 from spaceclimate.harmonise.variables import (
     canonical_attrs,
     decode_packed,
@@ -64,12 +69,11 @@ def _time_source(recipe: Recipe) -> str | None:
     return None if recipe.time.from_filename else recipe.time.variable
 
 
-def _raw_times(raw: dict[str, RawVariable], name: str | None) -> xr.Dataset:
-    """The time variable as the one-variable raw dataset :func:`decode_times` reads."""
-    if name is None:
-        return xr.Dataset()
-    var = raw[name]
-    return xr.Dataset({name: xr.Variable(var.dims, var.values, var.attrs)})
+def _raw_times(raw: dict[str, RawVariable], names: list[str]) -> xr.Dataset:
+    """The time variable (and its bounds) as the raw dataset :func:`decode_times` reads."""
+    return xr.Dataset(
+        {name: xr.Variable(raw[name].dims, raw[name].values, raw[name].attrs) for name in names}
+    )
 
 
 def _canonical_dims(
@@ -107,19 +111,30 @@ def harmonise_packed(path: Path, recipe: Recipe) -> xr.Dataset | None:
     lat_var, lon_var = raw[recipe.grid.lat], raw[recipe.grid.lon]
     if lat_var.values.ndim != 1 or lon_var.values.ndim != 1 or lat_var.dims == lon_var.dims:
         return None
-    times = decode_times(_raw_times(raw, time_name), recipe.time, path)
+    time_vars = [] if time_name is None else [time_name]
+    bounds_name = bounds_variable(_raw_times(raw, time_vars), recipe.time)
+    if bounds_name is not None:  # the source's own time bounds (``bounds: source``)
+        extra = read_raw_variables(path, [bounds_name])
+        if extra is None:
+            return None
+        raw.update(extra)
+        time_vars.append(bounds_name)
+    raw_times = _raw_times(raw, time_vars)
+    times = decode_times(raw_times, recipe.time, path)
     if times is None:
         return None
-    steps = len(times)
+    own = source_bounds(raw_times, recipe.time, path)
+    stamps, cells = time_cells(times, recipe.time, file, own)
+    steps = len(stamps)
 
     lat, lon = gridmod.checked_latlon(lat_var.values, lon_var.values, recipe.grid, file)
-    time_plan = gridmod.sort_plan(times)
+    time_plan = gridmod.sort_plan(stamps)
     lat_plan, lon_plan = gridmod.sort_plan(lat), gridmod.sort_plan(lon)
-    times = gridmod.apply_sort_plan(times, time_plan, 0)
+    stamps = gridmod.apply_sort_plan(stamps, time_plan, 0)
+    time_b = gridmod.apply_sort_plan(cells, time_plan, 0)
     lat = gridmod.apply_sort_plan(lat, lat_plan, 0)
     lon = gridmod.apply_sort_plan(lon, lon_plan, 0)
     lat_b, lon_b = gridmod.latlon_bounds(lat, lon, file)
-    time_b = time_bounds(times, recipe.time)
 
     variables: dict[str, xr.Variable] = {}
     for name, source in sources.items():
@@ -141,7 +156,7 @@ def harmonise_packed(path: Path, recipe: Recipe) -> xr.Dataset | None:
             canonical_attrs(spec, target, source_units),
         )
     coords = {
-        "time": xr.Variable("time", times, dict(TIME_ATTRS)),
+        "time": xr.Variable("time", stamps, dict(TIME_ATTRS)),
         "lat": xr.Variable("lat", lat, dict(gridmod.LAT_ATTRS)),
         "lon": xr.Variable("lon", lon, dict(gridmod.LON_ATTRS)),
         "lat_bnds": xr.Variable(("lat", "bnds"), lat_b),

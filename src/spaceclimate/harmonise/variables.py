@@ -10,6 +10,7 @@ import xarray as xr
 
 from spaceclimate.ecv.models import VariableDef, VariableSpec
 from spaceclimate.errors import InputError, UnitError
+from spaceclimate.harmonise.attrs import DISPLAY_SCALE_ATTR, DISPLAY_UNITS_ATTR
 from spaceclimate.harmonise.decoding import Decoding, flag_invalid
 from spaceclimate.harmonise.units import linear_conversion
 
@@ -183,8 +184,27 @@ def unit_conversion(
     return str(source_units), (k, b)
 
 
+def display_attrs(target: VariableDef) -> dict[str, Any]:
+    """Return the display units of *target* and the factor to them, when the table names any.
+
+    The factor comes from the unit registry (the canonical units converted to the display
+    units), so the portal and legends show e.g. ozone columns in DU while the cube stores
+    CF's ``mol m-2``.
+    """
+    if not target.display_units or target.display_units == target.units:
+        return {}
+    scale, offset = linear_conversion(target.units, target.display_units)
+    if offset != 0.0:
+        raise UnitError(f"{target.name}: display units {target.display_units!r} are not a scale")
+    return {DISPLAY_UNITS_ATTR: target.display_units, DISPLAY_SCALE_ATTR: scale}
+
+
 def canonical_attrs(spec: VariableSpec, target: VariableDef, source_units: str) -> dict[str, Any]:
-    """Return the attributes of a canonical variable (ECV table first, then the recipe's)."""
+    """Return the attributes of a canonical variable (ECV table first, then the recipe's).
+
+    The CF standard name is the recipe's when it names a more precise one for its product
+    (OSTIA's foundation temperature), else the ECV table's.
+    """
     attrs: dict[str, Any] = {
         "long_name": target.long_name,
         "units": target.units,
@@ -193,8 +213,10 @@ def canonical_attrs(spec: VariableSpec, target: VariableDef, source_units: str) 
         "source_variable": spec.source if isinstance(spec.source, str) else ",".join(spec.source),
         "source_units": source_units,
     }
-    if target.standard_name:
-        attrs["standard_name"] = target.standard_name
+    standard_name = spec.standard_name or target.standard_name
+    if standard_name:
+        attrs["standard_name"] = standard_name
+    attrs.update(display_attrs(target))
     if spec.comment:
         attrs["comment"] = spec.comment
     attrs.update(spec.attrs)

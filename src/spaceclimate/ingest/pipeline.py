@@ -55,6 +55,7 @@ from spaceclimate.ecv.models import Recipe
 from spaceclimate.errors import InputError
 from spaceclimate.harmonise import combine, finalize, harmonise_file
 from spaceclimate.harmonise.core import check_same_grid
+from spaceclimate.harmonise.timeaxis import check_disjoint
 from spaceclimate.publish import checkpoint, hub_lock, publish_version
 from spaceclimate.store import CubeStore, open_store
 from spaceclimate.store.blocks import BlockAssembler
@@ -265,6 +266,7 @@ class Ingestor:
         background: BackgroundWriter | None = None
         blocks: BlockAssembler | None = None
         last_time: np.datetime64 | None = None
+        last_end: np.ndarray | None = None  # the cell of the last step written
         in_order = True
         try:
             for i, (ds, src) in enumerate(self._harmonised(plan)):
@@ -287,8 +289,13 @@ class Ingestor:
                 times = ds["time"].values
                 if last_time is not None and times.size and times[0] <= last_time:
                     in_order = False
+                elif last_end is not None and times.size and "time_bnds" in ds.variables:
+                    # in time order: the file's first step may not reach into the last one
+                    check_disjoint(np.stack([last_end, ds["time_bnds"].values[0]]), path.name)
                 if times.size:
                     last_time = times[-1]
+                    if "time_bnds" in ds.variables:
+                        last_end = ds["time_bnds"].values[-1]
                 if writer is None:
                     plan.staged = self.store.new_staging_path()
                     writer = CubeWriter(plan.staged, ds)

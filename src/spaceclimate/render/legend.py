@@ -27,8 +27,23 @@ def bar_values(vmin: float, vmax: float, width: int = LEGEND_WIDTH) -> np.ndarra
     return vmin + (np.arange(width, dtype="float64") + 0.5) / width * (vmax - vmin)
 
 
-def legend_png(lut: np.ndarray, vmin: float, vmax: float, units: str | None) -> bytes:
-    """Return a colour bar (columns left to right from *vmin* to *vmax*) with its labels."""
+#: Units to show a layer's values in and the factor from its stored units (``shown =
+#: stored * scale``), e.g. ozone stored in mol m-2 and shown in DU.
+Display = tuple[str, float]
+
+
+def legend_png(
+    lut: np.ndarray, vmin: float, vmax: float, units: str | None, display: Display | None = None
+) -> bytes:
+    """Return a colour bar (columns left to right from *vmin* to *vmax*) with its labels.
+
+    With *display*, the labels are in its units (the range times its factor).
+    """
+    if display is not None:
+        units, scale = display
+        label_min, label_max = vmin * scale, vmax * scale
+    else:
+        label_min, label_max = vmin, vmax
     image = np.full((LEGEND_HEIGHT, LEGEND_WIDTH, 4), 255, dtype=np.uint8)
     colours = lut[lut_indices(bar_values(vmin, vmax), vmin, vmax)]
     image[BAR_TOP : BAR_TOP + BAR_HEIGHT, :, :] = colours[None, :, :]
@@ -36,7 +51,7 @@ def legend_png(lut: np.ndarray, vmin: float, vmax: float, units: str | None) -> 
     draw = ImageDraw.Draw(picture)
     font = ImageFont.load_default()
     text_top = BAR_TOP + BAR_HEIGHT + 3
-    low, high = format_value(vmin), format_value(vmax)
+    low, high = format_value(label_min), format_value(label_max)
     draw.text((2, text_top), low, fill=(0, 0, 0, 255), font=font)
     right = draw.textlength(high, font=font)
     draw.text((LEGEND_WIDTH - 2 - right, text_top), high, fill=(0, 0, 0, 255), font=font)
@@ -53,11 +68,15 @@ def legend_json(
     colormap: str,
     units: str | None,
     description: str | None,
+    display: Display | None = None,
 ) -> dict[str, Any]:
-    """Return the legend as colour stops evenly spaced over the range."""
+    """Return the legend as colour stops evenly spaced over the range.
+
+    With *display*, a ``display`` member gives its units, factor and the range in them.
+    """
     values = np.linspace(vmin, vmax, STOPS)
     stops = [{"value": float(v), "color": colour_of(float(v), lut, vmin, vmax)} for v in values]
-    return {
+    doc: dict[str, Any] = {
         "colormap": colormap,
         "range": [vmin, vmax],
         "units": units,
@@ -65,3 +84,7 @@ def legend_json(
         "stops": stops,
         "nodata": "transparent",
     }
+    if display is not None:
+        shown, scale = display
+        doc["display"] = {"units": shown, "scale": scale, "range": [vmin * scale, vmax * scale]}
+    return doc

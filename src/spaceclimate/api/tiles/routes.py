@@ -23,7 +23,7 @@ from spaceclimate.render.colormaps import (
 )
 from spaceclimate.render.grids import TileGrid
 from spaceclimate.render.layers import is_gridded, iso, pick_time
-from spaceclimate.render.legend import legend_json, legend_png
+from spaceclimate.render.legend import Display, legend_json, legend_png
 from spaceclimate.render.mercator import MERCATOR_MAX_LAT, check_tile, zoom_for_cell
 from spaceclimate.render.tiles import TileRenderer, TileRequest
 from spaceclimate.services.context import HubContext
@@ -58,6 +58,15 @@ class Layer:
     def info(self) -> dict[str, Any]:
         """The variable's ``cube:variables`` entry."""
         return dict(self.doc.get("cube:variables", {}).get(self.variable, {}))
+
+    @property
+    def display(self) -> Display | None:
+        """The units people read the variable in and the factor to them, when not its own."""
+        info = self.info
+        units, scale = info.get("sco:display_units"), info.get("sco:display_scale")
+        if not units or scale is None:
+            return None
+        return str(units), float(scale)
 
     @property
     def bbox(self) -> tuple[float, float, float, float] | None:
@@ -243,6 +252,8 @@ def build(ctx: HubContext) -> APIRouter:
             "sco:colormap": sty.colormap,
             "sco:range": [sty.vmin, sty.vmax],
             "sco:units": info.get("unit"),
+            "sco:display_units": info.get("sco:display_units"),
+            "sco:display_scale": info.get("sco:display_scale"),
             "sco:datetime": None if time_index is None else times[time_index],
             "sco:times": times,
         }
@@ -270,7 +281,9 @@ def build(ctx: HubContext) -> APIRouter:
         """A 256-pixel colour bar from the range minimum (left) to maximum, with labels."""
         lay = layer(ctx, cid, variable)
         sty = style(lay, colormap, rescale, None)
-        png = legend_png(get_lut(sty.colormap), sty.vmin, sty.vmax, lay.info.get("unit"))
+        png = legend_png(
+            get_lut(sty.colormap), sty.vmin, sty.vmax, lay.info.get("unit"), lay.display
+        )
         return Response(png, media_type=PNG, headers={"Cache-Control": META_CACHE_CONTROL})
 
     @router.get(
@@ -297,6 +310,7 @@ def build(ctx: HubContext) -> APIRouter:
             sty.colormap,
             info.get("unit"),
             info.get("description"),
+            lay.display,
         )
         return {"collection": cid, "variable": variable, **body}
 

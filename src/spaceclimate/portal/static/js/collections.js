@@ -40,6 +40,16 @@ export function unitsLabel(units) {
   return units === "1" ? "fraction" : String(units);
 }
 
+/**
+ * How people read a variable's values: {units, scale} with shown = stored * scale. The hub
+ * names display units where they differ from the stored CF units (ozone: mol m-2 shown in DU).
+ */
+export function displayOf(info) {
+  const scale = Number(info["sco:display_scale"]);
+  if (info["sco:display_units"] && Number.isFinite(scale)) return { units: info["sco:display_units"], scale };
+  return { units: info.unit, scale: 1 };
+}
+
 /** Colour map and display range of a variable: {colormap, range: [min, max]}. */
 export function variableStyle(doc, name) {
   const style = (doc["sco:colormaps"] || {})[name];

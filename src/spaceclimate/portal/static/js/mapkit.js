@@ -225,7 +225,8 @@ export function boxTool(map, { onBox, label = "Draw a box", toBox = boundsToBbox
 }
 
 /**
- * A legend: colour bar (CSS gradient from the hub's legend.json stops) with min, max and units.
+ * A legend: colour bar (CSS gradient from the hub's legend.json stops) with min, max and units,
+ * in the legend's display units when it has them (ozone in DU).
  * Returns {node, update(legendJson, title)}.
  */
 export function legend() {
@@ -242,13 +243,14 @@ export function legend() {
       const stops = doc.stops || [];
       const gradient = stops.map((s, i) => `${s.color} ${(100 * i) / Math.max(1, stops.length - 1)}%`);
       bar.style.background = `linear-gradient(to right, ${gradient.join(", ")})`;
-      const [vmin, vmax] = doc.range;
+      const shown = doc.display || { units: doc.units, range: doc.range };
+      const [vmin, vmax] = shown.range;
       low.textContent = fmt(vmin);
       high.textContent = fmt(vmax);
-      units.textContent = doc.units && doc.units !== "1" ? doc.units : doc.units === "1" ? "(fraction)" : "";
+      units.textContent = shown.units && shown.units !== "1" ? shown.units : shown.units === "1" ? "(fraction)" : "";
       title.textContent = heading || doc.description || "";
       bar.setAttribute("aria-label",
-        `Colour scale ${doc.colormap} from ${fmt(vmin)} to ${fmt(vmax)} ${doc.units || ""}`);
+        `Colour scale ${doc.colormap} from ${fmt(vmin)} to ${fmt(vmax)} ${shown.units || ""}`);
     },
   };
 }

@@ -3,7 +3,7 @@
 
 import { el, field, select, statusLine, fmt, dateLabel, clear } from "./dom.js";
 import { allCollections, collection, getCached, getJSON, url } from "./api.js";
-import { dataVariables, isGridded, unitsLabel, variableInfo, variableStyle, viewRoute } from "./collections.js";
+import { dataVariables, displayOf, isGridded, unitsLabel, variableInfo, variableStyle, viewRoute } from "./collections.js";
 import { createMap, boxTool, legend } from "./mapkit.js";
 import { chartPanel, slug } from "./charts.js";
 import { areaSeries, canAreaMean, listRegions, lonLatLabel, pointSeries, wrapLon } from "./analysis.js";
@@ -161,6 +161,9 @@ export async function mountViewer(main, { args, params }) {
     }
   }
 
+  // the colour range is edited in the units people read (ozone in DU), sent in stored units
+  const shownScale = () => displayOf(variableInfo(doc, variable)).scale;
+  const shownValue = (stored) => Number((stored * shownScale()).toPrecision(7));
   const layerQuery = () => ({
     datetime: times.length ? times[index] : "",
     colormap: style.colormap,
@@ -168,8 +171,8 @@ export async function mountViewer(main, { args, params }) {
   });
   function syncControls() {
     cmapSelect.value = style.colormap;
-    minInput.value = String(style.min);
-    maxInput.value = String(style.max);
+    minInput.value = String(shownValue(style.min));
+    maxInput.value = String(shownValue(style.max));
     timeField.hidden = times.length === 0;
     slider.max = String(Math.max(0, times.length - 1));
     slider.value = String(index);
@@ -183,7 +186,7 @@ export async function mountViewer(main, { args, params }) {
   async function refreshLegend() {
     const doc2 = await getJSON(`${tileBase()}/legend.json`, { colormap: style.colormap, rescale: `${style.min},${style.max}` });
     const info = variableInfo(doc, variable);
-    leg.update(doc2, `${info.description || variable} (${unitsLabel(info.unit) || "no units"})`);
+    leg.update(doc2, `${info.description || variable} (${unitsLabel(displayOf(info).units) || "no units"})`);
   }
   function refreshLayer() {
     const q = layerQuery();
@@ -245,7 +248,7 @@ export async function mountViewer(main, { args, params }) {
       return;
     }
     styleStatus.textContent = "";
-    style = { colormap: cmapSelect.value, min: low, max: high };
+    style = { colormap: cmapSelect.value, min: low / shownScale(), max: high / shownScale() };
     refreshLayer();
     refreshLegend();
   };
@@ -269,7 +272,9 @@ export async function mountViewer(main, { args, params }) {
       const found = await pointSeries(cid, variable, lon, lat, { datetime: times.length ? times[index] : undefined, signal: hoverController.signal });
       const value = found.values.length ? found.values[found.values.length - 1] : null;
       Object.assign(cursor.dataset, { lon: found.lon, lat: found.lat, value: value === null ? "" : value, time: found.times.length ? found.times[found.times.length - 1] : "" });
-      cursor.textContent = `${lonLatLabel(lon, lat)}: ${value === null ? "no data" : `${fmt(value)} ${unitsLabel(found.units)}`}`;
+      const info = variableInfo(doc, variable);
+      const shown = found.units === info.unit ? displayOf(info) : { units: found.units, scale: 1 };
+      cursor.textContent = `${lonLatLabel(lon, lat)}: ${value === null ? "no data" : `${fmt(value * shown.scale)} ${unitsLabel(shown.units)}`}`;
     } catch (err) {
       if (err.name !== "AbortError") cursor.textContent = `${lonLatLabel(lon, lat)}: ${err.status === 400 ? "outside the grid" : err.message}`;
     }
