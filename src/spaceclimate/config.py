@@ -111,6 +111,34 @@ class Settings(BaseSettings):
         "times its type's size, read from the file's metadata before any value); larger "
         "files are refused.",
     )
+    max_active_requests: int = Field(
+        default=8,
+        gt=0,
+        description="Requests each server process serves at once; more wait in a queue "
+        "(max_queued_requests) for at most queue_timeout seconds, then get 503 with "
+        "Retry-After.",
+    )
+    max_queued_requests: int = Field(
+        default=256, ge=0, description="Requests each server process lets wait for a slot."
+    )
+    queue_timeout: float = Field(
+        default=0.5,
+        ge=0,
+        description="Seconds a request may wait for a slot before it gets 503 (keeps the "
+        "latency of the requests served bounded under any load).",
+    )
+    max_heavy_requests: int = Field(
+        default=2,
+        gt=0,
+        description="Downloads, EDR area/cube queries and synchronous processes each server "
+        "process runs at once (503 with Retry-After beyond, not queued).",
+    )
+    max_heavy_per_client: int = Field(
+        default=1,
+        gt=0,
+        description="Heavy requests (see max_heavy_requests) one client address may run at "
+        "once in each server process (429 beyond).",
+    )
     rate_limit_writes: str = Field(
         default="60/minute",
         pattern=RATE_PATTERN,

@@ -18,6 +18,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
 from spaceclimate import __version__
+from spaceclimate.api.admission import AdmissionLimits, AdmissionMiddleware, heavy_pattern
 from spaceclimate.api.hosts import HostGuardMiddleware, TrustedHosts
 from spaceclimate.api.observe import install_observability
 from spaceclimate.api.openapi import OPENAPI_VERSION, serve_openapi
@@ -150,6 +151,18 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
         HostGuardMiddleware,
         trusted=TrustedHosts.from_settings(settings.trusted_hosts, settings.public_url),
         public_url=settings.public_url,
+    )
+    app.add_middleware(  # inside the metrics: requests shed are counted and logged too
+        AdmissionMiddleware,
+        limits=AdmissionLimits(
+            max_active=settings.max_active_requests,
+            max_queued=settings.max_queued_requests,
+            queue_timeout=settings.queue_timeout,
+            max_heavy=settings.max_heavy_requests,
+            max_heavy_per_client=settings.max_heavy_per_client,
+        ),
+        heavy=heavy_pattern((p.prefix, pattern) for p in plugins for pattern in p.heavy),
+        load=ctx.load,
     )
     install_observability(app, ctx)  # outermost: request ids, rate limits, metrics, logs
     return app

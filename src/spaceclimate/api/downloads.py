@@ -229,7 +229,9 @@ def build(ctx: HubContext) -> APIRouter:
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         if p.fmt == "csv":
             return StreamingResponse(
-                export.iter_csv(p.data, p.mask), media_type=MEDIA["csv"], headers=headers
+                export.iter_csv(p.data, p.mask, ctx.load.defer_to_light),
+                media_type=MEDIA["csv"],
+                headers=headers,
             )
         attrs = export.collection_attrs(p.collection, f"download {p.query}".strip())
         data = apply_mask(p.data, p.mask)
@@ -249,4 +251,5 @@ plugin = RouterPlugin(
     conformance=(),
     description="Downloads: NetCDF, CSV or GeoTIFF of any collection, sized before reading",
     order=70,
+    heavy=(r"/[^/]+",),  # a download itself (not its /estimate)
 )

@@ -431,4 +431,5 @@ plugin = RouterPlugin(
     conformance=CONFORMANCE,
     description="OGC API Processes: analytics as synchronous requests or jobs",
     order=50,
+    heavy=(r"/processes/[^/]+/execution",),
 )

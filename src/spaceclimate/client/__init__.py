@@ -10,8 +10,17 @@
 
 from __future__ import annotations
 
-from spaceclimate.client.errors import HubBadRequest, HubError, HubNotFound, HubTooLarge
+from spaceclimate.client.errors import HubBadRequest, HubBusy, HubError, HubNotFound, HubTooLarge
 from spaceclimate.client.hub import Hub, Job
 from spaceclimate.client.operations import OperationInfo
 
-__all__ = ["Hub", "Job", "HubBadRequest", "HubError", "HubNotFound", "HubTooLarge", "OperationInfo"]
+__all__ = [
+    "Hub",
+    "Job",
+    "HubBadRequest",
+    "HubBusy",
+    "HubError",
+    "HubNotFound",
+    "HubTooLarge",
+    "OperationInfo",
+]

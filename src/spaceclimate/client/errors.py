@@ -47,7 +47,23 @@ class HubTooLarge(HubError):
         return int(value) if value is not None else None
 
 
-_BY_STATUS: dict[int, type[HubError]] = {400: HubBadRequest, 404: HubNotFound, 413: HubTooLarge}
+class HubBusy(HubError):
+    """429 or 503: the hub sheds load; it was asked again after ``Retry-After`` and still was."""
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the hub asked the client to wait, when it said."""
+        value = self.body.get("retry_after")
+        return float(value) if value is not None else None
+
+
+_BY_STATUS: dict[int, type[HubError]] = {
+    400: HubBadRequest,
+    404: HubNotFound,
+    413: HubTooLarge,
+    429: HubBusy,
+    503: HubBusy,
+}
 
 
 def raise_for_problem(response: httpx.Response) -> None:

@@ -16,6 +16,7 @@ import xarray as xr
 
 from spaceclimate.client.errors import raise_for_problem
 from spaceclimate.client.operations import OperationInfo, Operations
+from spaceclimate.client.retry import BusyRetryTransport
 
 BBoxLike = Sequence[float]
 
@@ -75,11 +76,19 @@ class Hub:
         Base URL of the hub, e.g. ``http://127.0.0.1:8000``.
     timeout
         Seconds to wait for an answer.
+    retries
+        Times a request the hub refuses as busy (429/503 with ``Retry-After``) is sent again,
+        after the wait it asks for, before :class:`HubBusy` is raised.
     """
 
-    def __init__(self, url: str, timeout: float = 120.0) -> None:
+    def __init__(self, url: str, timeout: float = 120.0, retries: int = 5) -> None:
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout, follow_redirects=True)
+        self._http = httpx.Client(
+            base_url=self.url,
+            timeout=timeout,
+            follow_redirects=True,
+            transport=BusyRetryTransport(httpx.HTTPTransport(), retries=retries),
+        )
         self._operations: dict[str, OperationInfo] | None = None
 
     def __enter__(self) -> Hub:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -165,33 +165,109 @@ def csv_frame(ds: xr.Dataset, mask: xr.DataArray | None = None) -> pd.DataFrame:
     return frame.rename(columns=renames)
 
 
-def _time_block(ds: xr.Dataset) -> int:
-    """Time steps per CSV block: about CSV_BLOCK_ROWS rows, and whole chunks of the cube."""
-    cells = int(np.prod([n for d, n in ds.sizes.items() if d not in ("time", "bnds")]))
-    chunk = 1
+Window = dict[str, slice]
+
+
+def _chunk_length(ds: xr.Dataset, dim: str) -> int:
+    """Return the longest chunk of the data variables along *dim* (1 when none is chunked)."""
+    longest = 1
     for var in ds.data_vars.values():
-        if var.chunks is not None and "time" in var.dims:
-            chunk = max(chunk, int(var.chunks[var.dims.index("time")][0]))
-    return max(chunk, CSV_BLOCK_ROWS // max(cells, 1))
+        if var.chunks is not None and dim in var.dims:
+            longest = max(longest, int(var.chunks[var.dims.index(dim)][0]))
+    return longest
 
 
-def iter_csv(ds: xr.Dataset, mask: xr.DataArray | None = None) -> Iterator[str]:
-    """Yield a selection as tidy CSV text (see :func:`csv_frame`), a block of time steps at once.
+def _spans(length: int, read: int, piece: int) -> Iterator[tuple[slice, list[slice]]]:
+    """Yield windows of *read* indices of a dimension, each with its pieces of *piece* indices.
 
-    Only one block is in memory at a time, so a large selection streams in bounded memory.
+    The pieces' slices are relative to their window. *read* is rounded up to whole pieces.
     """
-    if "time" not in ds.dims or ds.sizes["time"] == 0:
-        blocks = [ds]
-    else:
-        step = _time_block(ds)
-        blocks = [
-            ds.isel(time=slice(start, start + step)) for start in range(0, ds.sizes["time"], step)
-        ]
-    for index, block in enumerate(blocks):
-        frame = csv_frame(block, mask)
-        if index == 0:
-            yield ",".join(str(c) for c in frame.columns) + "\n"
-        yield frame.to_csv(index=False, header=False, lineterminator="\n")
+    read = max(piece, -(-read // piece) * piece)
+    for start in range(0, length, read):
+        stop = min(start + read, length)
+        pieces = [slice(p - start, min(p + piece, stop) - start) for p in range(start, stop, piece)]
+        yield slice(start, stop), pieces
+
+
+def csv_windows(ds: xr.Dataset, dims: list[str]) -> Iterator[tuple[Window, list[Window]]]:
+    """Yield the windows a CSV of *ds* is read in, each with the pieces it is written in.
+
+    Rows follow *dims* (the first dimension slowest). A piece holds at most
+    :data:`CSV_BLOCK_ROWS` rows (or one line along the last dimensions when a line alone is
+    longer); a window spans whole chunks of the cube along the dimension it is cut on, so
+    each chunk is decoded once a window. Windows come in row order.
+    """
+    if not dims:
+        yield {}, [{}]
+        return
+    lead, rest = dims[0], dims[1:]
+    cells = int(np.prod([ds.sizes[d] for d in rest])) if rest else 1
+    if cells <= CSV_BLOCK_ROWS or not rest:
+        step = max(1, CSV_BLOCK_ROWS // max(cells, 1))
+        read = max(step, _chunk_length(ds, lead))
+        for window, pieces in _spans(ds.sizes[lead], read, step):
+            yield {lead: window}, [{lead: p} for p in pieces]
+        return
+    second = rest[0]
+    line = cells // max(ds.sizes[second], 1)
+    step = max(1, CSV_BLOCK_ROWS // max(line, 1))
+    read = max(step, _chunk_length(ds, second))
+    for index in range(ds.sizes[lead]):
+        for window, pieces in _spans(ds.sizes[second], read, step):
+            yield {lead: slice(index, index + 1), second: window}, [{second: p} for p in pieces]
+
+
+def _csv_dims(ds: xr.Dataset) -> list[str]:
+    names = [str(v) for v in ds.data_vars]
+    if not names:
+        raise InputError("parameter 'variables': the selection holds no variable")
+    dims = [str(d) for d in ds[names[0]].dims]
+    for name in names[1:]:
+        dims += [str(d) for d in ds[name].dims if str(d) not in dims]
+    return dims
+
+
+def _sliced(mask: xr.DataArray | None, *windows: Window) -> xr.DataArray | None:
+    if mask is None:
+        return None
+    for window in windows:
+        own = {d: s for d, s in window.items() if d in mask.dims}
+        if own:
+            mask = mask.isel(own)
+    return mask
+
+
+def iter_csv(
+    ds: xr.Dataset,
+    mask: xr.DataArray | None = None,
+    between: Callable[[], None] | None = None,
+) -> Iterator[str]:
+    """Yield a selection as tidy CSV text (see :func:`csv_frame`), a piece at a time.
+
+    The selection is read a window at a time (whole chunks along the dimension it is cut
+    on) and written in pieces of at most :data:`CSV_BLOCK_ROWS` rows, so memory stays
+    bounded by a window however large the selection: a whole collection streams.
+    *between* is called before each piece after the first (a server lets other requests
+    through there).
+    """
+    data = ds.drop_vars([v for v in GRID_VARIABLES if v in ds.variables])
+    dims = _csv_dims(data)
+    header = True
+    for window, pieces in csv_windows(data, dims):
+        block = data.isel(window).load() if window else data.load()
+        for piece in pieces:
+            if between is not None and not header:
+                between()
+            part = block.isel(piece) if piece else block
+            frame = csv_frame(part, _sliced(mask, window, piece))
+            if header:
+                yield ",".join(str(c) for c in frame.columns) + "\n"
+                header = False
+            yield frame.to_csv(index=False, header=False, lineterminator="\n")
+        del block
+    if header:  # an empty selection: the header alone
+        frame = csv_frame(data, mask)
+        yield ",".join(str(c) for c in frame.columns) + "\n"
 
 
 # -- GeoTIFF ------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ class HubMetrics:
     latency: Histogram
     response_bytes: Counter
     rate_limited: Counter
+    shed: Counter
     processes: Gauge
 
 
@@ -93,6 +94,13 @@ def _make_metrics() -> HubMetrics:
             "sco_rate_limited_requests",
             "Requests refused with 429, by kind (read, write)",
             ["kind"],
+            registry=registry,
+        ),
+        shed=Counter(
+            "sco_requests_shed",
+            "Requests refused by admission control, by reason (busy: 503 with the queue full "
+            "or waited out; heavy: 503, the heavy requests at their cap; client_heavy: 429)",
+            ["reason"],
             registry=registry,
         ),
         processes=Gauge(

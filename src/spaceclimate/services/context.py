@@ -18,10 +18,13 @@ from spaceclimate.catalog.records import cube_href
 from spaceclimate.config import Settings
 from spaceclimate.errors import NotFoundError, TooLargeError
 from spaceclimate.jobs import JobStore
+from spaceclimate.services.load import Load
 from spaceclimate.store import CubeLocation, CubeStore, open_store
 
 #: How many opened cubes the context keeps (each holds only metadata until read).
 CUBE_CACHE_SIZE = 64
+#: Cell bounds up to this size are held in memory with an open cube.
+SMALL_VARIABLE_BYTES = 16 * 2**20
 
 
 def human_bytes(n: float) -> str:
@@ -51,6 +54,7 @@ class HubContext:
         self.jobs = jobs or JobStore(settings.resolved_catalog_url)
         self._cubes: OrderedDict[str, xr.Dataset] = OrderedDict()
         self._lock = threading.Lock()
+        self.load = Load()  # kept by admission control; heavy streams defer to light work
 
     def close(self) -> None:
         """Release the catalog's connections and forget open cubes."""
@@ -83,7 +87,11 @@ class HubContext:
         return self.store.path(self.cube_href(collection_id))
 
     def cube(self, collection_id: str) -> xr.Dataset:
-        """Return the latest cube of a collection, opened lazily (cached by href)."""
+        """Return the latest cube of a collection, opened lazily (cached by href).
+
+        The cell bounds of its coordinates are read when it is opened: point and area
+        queries look them up on every request.
+        """
         href = self.cube_href(collection_id)
         with self._lock:
             ds = self._cubes.get(href)
@@ -91,6 +99,9 @@ class HubContext:
                 self._cubes.move_to_end(href)
                 return ds
         ds = self.store.open(href)
+        for name, variable in ds.variables.items():  # read once a version, not each request
+            if str(name).endswith("_bnds") and variable.nbytes <= SMALL_VARIABLE_BYTES:
+                variable.load()
         with self._lock:
             self._cubes[href] = ds
             while len(self._cubes) > CUBE_CACHE_SIZE:

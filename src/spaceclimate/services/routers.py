@@ -34,6 +34,10 @@ class RouterPlugin:
         when it starts (a warning, and ``sco:unavailable`` on the landing page).
     order
         Mounting order (lower first); routes of the root router go last so they never shadow.
+    heavy
+        Regular expressions of the paths (below *prefix*) of routes that read and encode
+        whole selections (downloads, area queries, analyses): admission control caps how
+        many run at once, overall and per client (:mod:`spaceclimate.api.admission`).
     """
 
     name: str
@@ -43,3 +47,4 @@ class RouterPlugin:
     description: str = ""
     order: int = 100
     requires: tuple[str, ...] = field(default_factory=tuple)
+    heavy: tuple[str, ...] = field(default_factory=tuple)

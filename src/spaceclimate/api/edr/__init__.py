@@ -16,6 +16,7 @@ plugin = RouterPlugin(
     conformance=CONFORMANCE,
     description="OGC API EDR 1.1: position, area and cube queries on gridded collections",
     order=20,
+    heavy=(r"/collections/[^/]+/(?:area|cube)",),
 )
 
 __all__ = ["plugin"]

@@ -7,6 +7,7 @@ selection (413 over the limit), then load and encode it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import xarray as xr
@@ -83,8 +84,9 @@ def _encode(
     mask: xr.DataArray | None,
     collection: dict[str, Any],
     query: str,
+    between: Callable[[], None] | None = None,
 ) -> Response:
-    """Load the sized selection *data* and answer it in *fmt*."""
+    """Load the sized selection *data* and answer it in *fmt* (*between*: CSV's pauses)."""
     cid = str(collection["id"])
     if fmt == "coveragejson":
         loaded = apply_mask(data, mask).compute()
@@ -100,7 +102,7 @@ def _encode(
     }
     if fmt == "csv":
         return StreamingResponse(
-            export.iter_csv(data, mask), media_type=MEDIA["csv"], headers=headers
+            export.iter_csv(data, mask, between), media_type=MEDIA["csv"], headers=headers
         )
     attrs = export.collection_attrs(collection, f"EDR {kind} query {query}")
     body_bytes = export.to_netcdf_bytes(apply_mask(data, mask), attrs)
@@ -168,7 +170,7 @@ def build(ctx: HubContext) -> APIRouter:
         if kind == "position":  # read from the series-shaped copy: a few small chunks
             href = str(collection["assets"]["zarr"]["href"])
             ds = load_position(cube, ctx.store.path(href), href, ds)
-        return _encode(kind, fmt, ds, mask, collection, request.url.query)
+        return _encode(kind, fmt, ds, mask, collection, request.url.query, ctx.load.defer_to_light)
 
     @router.get("", summary="EDR landing page", operation_id="edrLanding")
     @router.get("/", include_in_schema=False)
