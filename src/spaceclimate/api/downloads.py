@@ -231,7 +231,9 @@ def build(ctx: HubContext) -> APIRouter:
             return StreamingResponse(
                 export.iter_csv(p.data, p.mask), media_type=MEDIA["csv"], headers=headers
             )
-        attrs = export.collection_attrs(p.collection, f"download {p.query}".strip())
+        attrs = export.collection_attrs(
+            p.collection, f"download {p.query}".strip(), base_url(request, ctx)
+        )
         data = apply_mask(p.data, p.mask)
         if p.fmt == "geotiff":
             body = export.to_geotiff_bytes(data, attrs)
