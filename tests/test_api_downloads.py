@@ -65,14 +65,15 @@ def test_netcdf_download_over_a_real_server(live_hub: str, samples: Path) -> Non
     disposition = r.headers["content-disposition"]
     assert disposition == 'attachment; filename="ukmo-ostia-sst-daily_sst_20170605-20170606.nc"'
     lat, lon360, sst = ostia_source(samples)
-    with xr.open_dataset(io.BytesIO(r.content), engine="h5netcdf") as ds:
+    # bounds are variables of their own (CF 7.1), read as coordinates with decode_coords="all"
+    with xr.open_dataset(io.BytesIO(r.content), engine="h5netcdf", decode_coords="all") as ds:
         assert list(ds.data_vars) == ["sst"]
         assert dict(ds["sst"].sizes) == {"time": 2, "lat": 20, "lon": 40}
         rows = np.searchsorted(lat, ds["lat"].values)
         cols = np.array([int(np.argmin(np.abs(lon360 - v % 360))) for v in ds["lon"].values])
         expected = sst[:2][:, rows][:, :, cols]
         np.testing.assert_allclose(ds["sst"].values, expected, atol=1e-4, equal_nan=True)
-        assert ds["lat_bnds"].shape == (20, 2) and ds["lat"].attrs["bounds"] == "lat_bnds"
+        assert ds["lat_bnds"].shape == (20, 2) and ds["lat"].encoding["bounds"] == "lat_bnds"
         assert ds.attrs["Conventions"].startswith("CF-")
         assert ds.attrs["citation"].startswith("Donlon")
         assert ds.attrs["license"] and "provenance" in ds.attrs
@@ -205,7 +206,9 @@ def test_estimate_sizes_without_reading(api: Any) -> None:
     assert body["shape"] == {"time": 4, "lat": 40, "lon": 80}
     data = 4 * 40 * 80 * 4
     coords = (40 + 80 + 4) * 8 + (40 + 80 + 4) * 2 * 8  # centres and bounds, float64
-    assert body["estimate_bytes"] == data + coords
+    assert body["decoded_bytes"] == data + coords
+    assert body["rows"] == 4 * 40 * 80  # a CSV row a cell and time step
+    assert 20 * body["rows"] < body["estimate_bytes"] < 200 * body["rows"]
     assert body["fits"] is True and body["limit_bytes"] == 256_000_000
     assert body["variables"] == ["sm"] and body["dtypes"] == {"sm": "float32"}
     assert body["format"] == "csv" and body["time"][0].startswith("1978-11-14")
@@ -215,12 +218,76 @@ def test_over_the_limit_is_413_with_the_same_estimate(small_api: TestClient) -> 
     query = {"bbox": "-180,-90,180,90", "variables": "sst"}
     estimate = small_api.get("/download/ukmo-ostia-sst-daily/estimate", params=query).json()
     assert estimate["fits"] is False and estimate["limit_bytes"] == SMALL_LIMIT
-    assert estimate["estimate_bytes"] >= 3 * 720 * 1440 * 4
+    assert estimate["decoded_bytes"] >= 3 * 720 * 1440 * 4  # read in memory to write NetCDF
+    assert SMALL_LIMIT < estimate["estimate_bytes"] < estimate["decoded_bytes"]  # deflated
     r = small_api.get("/download/ukmo-ostia-sst-daily", params=query)
     assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
-    assert r.json()["estimate_bytes"] == estimate["estimate_bytes"]
+    # a NetCDF is built in memory: the limit applies to the larger of served and decoded
+    assert r.json()["estimate_bytes"] == estimate["decoded_bytes"]
     ok = small_api.get("/download/ukmo-ostia-sst-daily", params={"bbox": "0,0,1,1"})
     assert ok.status_code == 200
+
+
+#: Selections (small, medium, whole) downloaded in every format they allow.
+SIZED = [
+    ("ukmo-ostia-sst-daily", {"bbox": "-10,40,0,45", "datetime": "2017-06-05"}),
+    ("ukmo-ostia-sst-daily", {"bbox": "-40,20,0,50", "datetime": "2017-06-05"}),
+    ("esa-cci-sm-combined", {"bbox": "0,40,20,50", "variables": "sm"}),
+    ("nsidc-seaice-cdr-nh-monthly", {"bbox": "-10,70,10,75"}),
+    ("nsidc-seaice-cdr-nh-monthly", {}),
+    ("noaa-ersst-v5", {"bbox": "-30,0,0,30"}),
+    ("nasa-modis-snow-mod10a2", {"bbox": "-104,35,-103.5,35.5"}),
+    ("csiro-gmsl-altimetry", {}),
+    ("rutgers-snow-cover-extent", {}),
+]
+
+
+def test_estimates_match_the_bytes_served(api: Any) -> None:
+    checked: dict[str, list[float]] = {"csv": [], "netcdf": [], "geotiff": []}
+    for cid, query in SIZED:
+        for fmt in checked:
+            params = {**query, "format": fmt}
+            estimate = api.get(f"/download/{cid}/estimate", params=params)
+            if estimate.status_code == 400:  # GeoTIFF of a series or of several steps
+                continue
+            assert estimate.status_code == 200, estimate.text
+            r = api.get(f"/download/{cid}", params=params)
+            assert r.status_code == 200, r.text
+            ratio = len(r.content) / estimate.json()["estimate_bytes"]
+            assert 1 / 1.5 <= ratio <= 1.5, f"{cid} {params}: served/estimate {ratio:.2f}"
+            checked[fmt].append(ratio)
+    assert [len(v) for v in checked.values()] == [9, 9, 5]
+
+
+def test_csv_is_refused_by_its_served_size(small_api: TestClient) -> None:
+    # about 15 kB decoded but ten times that as text: over the 100 kB limit as CSV only
+    query = {"bbox": "-20,40,0,50", "variables": "sst", "datetime": "2017-06-05"}
+    netcdf = small_api.get("/download/ukmo-ostia-sst-daily/estimate", params=query).json()
+    assert netcdf["decoded_bytes"] < SMALL_LIMIT and netcdf["fits"] is True
+    csv_query = {**query, "format": "csv"}
+    estimate = small_api.get("/download/ukmo-ostia-sst-daily/estimate", params=csv_query).json()
+    assert estimate["decoded_bytes"] == netcdf["decoded_bytes"]
+    assert estimate["estimate_bytes"] > SMALL_LIMIT and estimate["fits"] is False
+    r = small_api.get("/download/ukmo-ostia-sst-daily", params=csv_query)
+    assert r.status_code == 413 and len(r.content) < SMALL_LIMIT
+    assert r.json()["estimate_bytes"] == estimate["estimate_bytes"]
+    assert small_api.get("/download/ukmo-ostia-sst-daily", params=query).status_code == 200
+
+
+def test_a_csv_stream_stops_at_the_limit(api: Any, hub_home: Path) -> None:
+    from spaceclimate.api.downloads import _capped
+    from spaceclimate.compute.export import iter_csv
+    from spaceclimate.services.context import HubContext
+
+    ctx = HubContext(Settings(home=hub_home))
+    cube = ctx.cube("ukmo-ostia-sst-daily").isel(lat=slice(300, 420), lon=slice(0, 600))
+    whole = b"".join(s.encode() for s in iter_csv(cube))
+    limit = len(whole) // 3
+    cut = b"".join(_capped(iter_csv(cube), limit, "this download"))
+    assert len(cut) <= limit < len(whole)
+    lines = cut.decode().splitlines()
+    assert lines[-1].startswith("# error: this download passed the limit of")
+    assert whole.startswith(cut[: -len(lines[-1]) - 1])  # whole blocks of the real text
 
 
 def test_index_lists_every_collection(api: Any) -> None:

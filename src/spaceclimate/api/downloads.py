@@ -2,12 +2,14 @@
 
 ``GET /download/{collection}?bbox=&datetime=&variables=a,b&format=netcdf|csv|geotiff``
 answers a file; ``GET /download/{collection}/estimate`` with the same query answers its
-decoded size and whether it fits the synchronous limit, without reading any data. Every
+size as served in that format (and decoded) and whether it fits the synchronous limit,
+reading only a small sample. Every
 collection can be downloaded, gridded or not (gridless series take no bbox).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +21,9 @@ from fastapi.responses import StreamingResponse
 from spaceclimate.api.urls import base_url
 from spaceclimate.catalog.records import has_cube
 from spaceclimate.compute import export
+from spaceclimate.compute.served_size import ServedSize, served_bytes
 from spaceclimate.compute.subset import (
     apply_mask,
-    estimate_bytes,
     grid_kind,
     select_bbox,
     select_time,
@@ -54,6 +56,8 @@ EXTENSIONS = {"netcdf": ".nc", "csv": ".csv", "geotiff": ".tif"}
 BBOX_HELP = "minlon,minlat,maxlon,maxlat (gridded collections only)"
 DATETIME_HELP = "RFC 3339 instant or interval start/end ('..' open)"
 VARIABLES_HELP = "Comma-separated variable names (default: all)"
+#: Last line of a CSV stream cut at the size limit (the estimate let it start).
+TRUNCATED = "# error: {what} passed the limit of {limit} bytes and was cut here; narrow it\n"
 FORMAT_HELP = "netcdf (default), csv (tidy rows) or geotiff (one time step, a band a variable)"
 
 
@@ -89,6 +93,28 @@ def _check_geotiff(ds: xr.Dataset) -> None:
     zdim = vertical_dim(ds)
     if zdim is not None and ds.sizes[zdim] != 1:
         raise InputError("parameter 'z': GeoTIFF holds one vertical level")
+
+
+def _limited(size: ServedSize, fmt: str) -> int:
+    """Bytes the size limit applies to: those served, and those read into memory to build a
+    NetCDF or GeoTIFF (CSV streams in bounded memory)."""
+    return size.served if fmt == "csv" else max(size.served, size.decoded)
+
+
+def _capped(blocks: Iterator[str], limit: int, what: str) -> Iterator[bytes]:
+    """Yield CSV blocks as UTF-8 while the total stays within *limit* bytes.
+
+    The estimate is checked before streaming; should the data still pass the limit, the
+    stream ends with a line ``# error: ...`` (never more than *limit* bytes in all).
+    """
+    sent = 0
+    for text in blocks:
+        block = text.encode("utf-8")
+        if sent + len(block) + len(TRUNCATED.format(what=what, limit=limit)) > limit:
+            yield TRUNCATED.format(what=what, limit=limit).encode("utf-8")
+            return
+        sent += len(block)
+        yield block
 
 
 def _time_span(ds: xr.Dataset) -> list[str] | None:
@@ -188,10 +214,11 @@ def build(ctx: HubContext) -> APIRouter:
         *,
         ctx: Context,
     ) -> dict[str, Any]:
-        """Answer the decoded size of a download and whether it fits the synchronous limit."""
+        """Answer the served and decoded size of a download and whether it fits the limit."""
         p = plan(ctx, request, collection_id, bbox, datetime_, variables, format_)
-        size = estimate_bytes(p.data)
-        return {
+        sizes = served_bytes(p.data, p.mask, p.fmt)
+        size = sizes.served
+        answer = {
             "collection": collection_id,
             "format": p.fmt,
             "variables": [str(v) for v in p.data.data_vars],
@@ -200,9 +227,13 @@ def build(ctx: HubContext) -> APIRouter:
             "time": _time_span(p.data),
             "estimate_bytes": size,
             "estimate_human": human_bytes(size),
+            "decoded_bytes": sizes.decoded,
             "limit_bytes": ctx.max_bytes,
-            "fits": size <= ctx.max_bytes,
+            "fits": _limited(sizes, p.fmt) <= ctx.max_bytes,
         }
+        if sizes.rows is not None:
+            answer["rows"] = sizes.rows
+        return answer
 
     @router.get(
         "/{collection_id}",
@@ -224,22 +255,24 @@ def build(ctx: HubContext) -> APIRouter:
     ) -> Response:
         """Answer a selection of a collection's cube as a file (413 over the size limit)."""
         p = plan(ctx, request, collection_id, bbox, datetime_, variables, format_)
-        ctx.check_size(estimate_bytes(p.data), f"this download of {collection_id!r}")
+        what = f"this download of {collection_id!r}"
+        sizes = served_bytes(p.data, p.mask, p.fmt)
+        ctx.check_size(_limited(sizes, p.fmt), what)
         name = export.filename(collection_id, p.data, EXTENSIONS[p.fmt])
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         if p.fmt == "csv":
-            return StreamingResponse(
-                export.iter_csv(p.data, p.mask, ctx.load.defer_to_light),
-                media_type=MEDIA["csv"],
-                headers=headers,
-            )
-        attrs = export.collection_attrs(p.collection, f"download {p.query}".strip())
+            rows = export.iter_csv(p.data, p.mask, ctx.load.defer_to_light)
+            body = _capped(rows, ctx.max_bytes, what)
+            return StreamingResponse(body, media_type=MEDIA["csv"], headers=headers)
+        attrs = export.collection_attrs(
+            p.collection, f"download {p.query}".strip(), base_url(request, ctx)
+        )
         data = apply_mask(p.data, p.mask)
         if p.fmt == "geotiff":
-            body = export.to_geotiff_bytes(data, attrs)
+            content = export.to_geotiff_bytes(data, attrs)
         else:
-            body = export.to_netcdf_bytes(data, attrs)
-        return Response(body, media_type=MEDIA[p.fmt], headers=headers)
+            content = export.to_netcdf_bytes(data, attrs)
+        return Response(content, media_type=MEDIA[p.fmt], headers=headers)
 
     return router
 

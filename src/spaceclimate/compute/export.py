@@ -21,6 +21,8 @@ from rasterio.crs import CRS as RasterCRS
 from rasterio.io import MemoryFile
 from rasterio.transform import Affine
 
+from spaceclimate.compute.acdd import collection_acdd, extent_acdd
+from spaceclimate.compute.cfencode import cf_dataset
 from spaceclimate.compute.subset import grid_crs, grid_kind, spatial_dims, vertical_dim
 from spaceclimate.errors import InputError
 
@@ -32,8 +34,14 @@ COORD_UNITS = {"x": "m", "y": "m"}
 
 
 # -- metadata -----------------------------------------------------------------------------------
-def collection_attrs(collection: Mapping[str, Any], query: str = "") -> dict[str, str]:
+def collection_attrs(
+    collection: Mapping[str, Any], query: str = "", hub_url: str | None = None
+) -> dict[str, Any]:
     """Return global attributes naming a collection's citation, DOI, licence and the query.
+
+    The collection's ACDD discovery attributes (title, summary, keywords, creator,
+    contributors, publisher, platform, instrument, ...) come with them, read from its STAC
+    metadata (see :func:`spaceclimate.compute.acdd.collection_acdd`).
 
     Parameters
     ----------
@@ -41,8 +49,11 @@ def collection_attrs(collection: Mapping[str, Any], query: str = "") -> dict[str
         The STAC Collection of the cube (``sci:citation``, ``sci:doi``, ``license``, links).
     query
         A short description of the selection, recorded in ``history``.
+    hub_url
+        The hub's public base URL (``publisher_url``, ``metadata_link``), when known.
     """
-    attrs: dict[str, str] = {"source_collection": str(collection.get("id", ""))}
+    attrs: dict[str, Any] = collection_acdd(collection, hub_url)
+    attrs["source_collection"] = str(collection.get("id", ""))
     if collection.get("sci:citation"):
         attrs["citation"] = str(collection["sci:citation"])
     if collection.get("sci:doi"):
@@ -57,6 +68,7 @@ def collection_attrs(collection: Mapping[str, Any], query: str = "") -> dict[str
     if query:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         attrs["sco_selection"] = query
+        attrs["comment"] = f"A selection of collection {attrs['source_collection']}: {query}"
         attrs["history_append"] = f"{stamp} subset by the spaceclimate hub: {query}"
     return attrs
 
@@ -71,7 +83,7 @@ def _attr_value(value: Any) -> Any:
     return json.dumps(value, default=str)
 
 
-def _with_attrs(ds: xr.Dataset, extra: Mapping[str, str]) -> dict[str, Any]:
+def _with_attrs(ds: xr.Dataset, extra: Mapping[str, Any]) -> dict[str, Any]:
     attrs = {str(k): _attr_value(v) for k, v in ds.attrs.items() if v is not None}
     extra = dict(extra)
     line = extra.pop("history_append", "")
@@ -93,30 +105,18 @@ def filename(collection_id: str, ds: xr.Dataset, extension: str) -> str:
 
 
 # -- NetCDF -------------------------------------------------------------------------------------
-def to_netcdf_bytes(ds: xr.Dataset, attrs: Mapping[str, str] | None = None) -> bytes:
-    """Encode a selection as a CF NetCDF-4 file (compressed) held in memory."""
-    out = ds.compute()
-    for name in list(out.variables):
-        var = out[name]
-        keep = {k: var.encoding[k] for k in ("units", "calendar") if k in var.encoding}
-        if var.dtype.kind in ("T", "U", "O"):
-            text = np.array([str(v) for v in var.values.ravel()], dtype=object)
-            out = out.assign_coords({name: (var.dims, text.reshape(var.shape), var.attrs)})
-        out[name].encoding = keep
-    encoding: dict[str, dict[str, Any]] = {}
-    for name, variable in out.variables.items():
-        enc: dict[str, Any] = {}
-        if variable.dtype.kind == "f":
-            fill = variable.dtype.type(np.nan)
-            enc["_FillValue"] = None if name in out.coords else fill
-        if name in out.data_vars and variable.ndim > 0:
-            enc.update(zlib=True, complevel=4)
-        if variable.dtype.kind == "M":
-            enc.update(units="seconds since 1970-01-01 00:00:00", calendar="proleptic_gregorian")
-            enc["dtype"] = "float64"
-        if enc:
-            encoding[str(name)] = enc
-    out.attrs = _with_attrs(ds, attrs or {})
+def to_netcdf_bytes(ds: xr.Dataset, attrs: Mapping[str, Any] | None = None) -> bytes:
+    """Encode a selection as a CF-1.10, ACDD-1.3 NetCDF-4 file (compressed) held in memory.
+
+    Variables are encoded by :func:`spaceclimate.compute.cfencode.cf_dataset`; the global
+    ``geospatial_*`` and ``time_coverage_*`` attributes describe the selection written (see
+    :func:`spaceclimate.compute.acdd.extent_acdd`), not the whole collection.
+    """
+    out, encoding = cf_dataset(ds)
+    merged = _with_attrs(ds, attrs or {})
+    merged.update(extent_acdd(out))
+    merged.pop("coordinates", None)  # CF: a variable attribute only
+    out.attrs = merged
     data = out.to_netcdf(engine="h5netcdf", encoding=encoding)
     return bytes(data) if data is not None else b""
 
@@ -285,7 +285,7 @@ def _regular_step(ds: xr.Dataset, dim: str) -> float:
     raise InputError(f"parameter 'format': a one-cell selection along {dim!r} has no cell size")
 
 
-def to_geotiff_bytes(ds: xr.Dataset, attrs: Mapping[str, str] | None = None) -> bytes:
+def to_geotiff_bytes(ds: xr.Dataset, attrs: Mapping[str, Any] | None = None) -> bytes:
     """Encode one time step of a gridded selection as a GeoTIFF, a float32 band a variable.
 
     Regular grids are written in EPSG:4326, projected grids in their own CRS; rows run north

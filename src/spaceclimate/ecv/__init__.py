@@ -71,7 +71,11 @@ def list_ecvs() -> dict[str, ECVDef]:
         }
         try:
             out[ecv_id] = ECVDef(
-                id=ecv_id, title=body["title"], domain=body["domain"], variables=variables
+                id=ecv_id,
+                title=body["title"],
+                domain=body["domain"],
+                variables=variables,
+                vertical=body.get("vertical"),
             )
         except (KeyError, ValidationError) as exc:
             raise RecipeError(f"ecvs.yaml: ECV {ecv_id!r} is malformed ({exc})") from exc

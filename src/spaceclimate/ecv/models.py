@@ -25,6 +25,30 @@ class VariableDef(_Strict):
     display_units: str | None = Field(
         default=None, description="Units to show values in, when not the canonical units."
     )
+    coverage_content_type: Literal[
+        "physicalMeasurement",
+        "thematicClassification",
+        "qualityInformation",
+        "auxiliaryInformation",
+        "referenceInformation",
+        "modelResult",
+        "image",
+    ] = Field(
+        default="physicalMeasurement",
+        description="ACDD/ISO 19115-1 kind of content (uncertainties are qualityInformation).",
+    )
+
+
+class VerticalExtent(_Strict):
+    """Where in the vertical an ECV's products lie (ACDD ``geospatial_vertical_*``)."""
+
+    min: float
+    max: float
+    units: str = "m"
+    positive: Literal["up", "down"]
+    crs: str | None = Field(
+        default=None, description="Vertical CRS (EPSG:5829, height above sea level), if any."
+    )
 
 
 class ECVDef(_Strict):
@@ -34,6 +58,7 @@ class ECVDef(_Strict):
     title: str
     domain: Literal["ocean", "land", "atmosphere"]
     variables: dict[str, VariableDef]
+    vertical: VerticalExtent | None = None
 
 
 class ProviderSpec(_Strict):
