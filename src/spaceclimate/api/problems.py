@@ -55,7 +55,16 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: problem_response("Conflicts with the hub's state"),
     413: problem_response("Request too large (the estimate is in the body)"),
     414: problem_response("Query string too long"),
-    429: problem_response("Too many requests (rate limit); Retry-After tells when to retry"),
+    429: problem_response(
+        "Too many requests (rate limit, or this client's downloads and analyses at once); "
+        "Retry-After tells when to retry",
+        "Retry-After",
+    ),
+    503: problem_response(
+        "The hub is at its limit and sheds load (admission control); Retry-After tells when "
+        "to retry",
+        "Retry-After",
+    ),
 }
 
 
