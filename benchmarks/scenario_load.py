@@ -6,7 +6,9 @@ of requests: a catalog search (bbox + datetime + collection), a map tile (random
 ocean tile, random day of the record) and a point series over the full record (random ocean
 point). Closed loop: each client sends its next request when the last one is answered, so
 the rate measured is what the server sustains for C clients. Reported: requests per second,
-median and p99 latency, errors (any status other than 200, and transport errors).
+median and p99 latency of the requests answered 200, errors (any other status but the
+admission control's 503 and 429, and transport errors) and requests shed (503/429, retried
+at once: a closed-loop client does not wait Retry-After).
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ import asyncio, json, random, sys, time
 import httpx
 spec = json.load(open(sys.argv[1]))
 base, clients, seconds = spec["base"], spec["clients"], spec["seconds"]
-latencies, errors, kinds, by_kind = [], 0, {}, {}
+latencies, errors, shed, kinds, by_kind = [], 0, 0, {}, {}
 async def worker(seed):
-    global errors
+    global errors, shed
     rng = random.Random(seed)
     async with httpx.AsyncClient(timeout=60) as client:
         deadline = time.perf_counter() + seconds
@@ -53,6 +55,9 @@ async def worker(seed):
                 response = await client.get(url, params=params)
                 await response.aread()
                 ok = response.status_code == 200
+                if response.status_code in (429, 503) and "retry-after" in response.headers:
+                    shed += 1
+                    continue
             except httpx.HTTPError:
                 ok = False
             latencies.append(time.perf_counter() - start)
@@ -74,7 +79,7 @@ def p(values, f):
     values = sorted(values)
     return values[min(len(values) - 1, int(f * (len(values) - 1)))] if values else float("nan")
 per_kind = {k: [round(p(v, 0.5) * 1000), round(p(v, 0.99) * 1000)] for k, v in by_kind.items()}
-print(json.dumps({"requests": len(latencies), "errors": errors, "seconds": elapsed,
+print(json.dumps({"requests": len(latencies), "errors": errors, "shed": shed, "seconds": elapsed,
                   "p50": q(0.5), "p99": q(0.99), "kinds": kinds, "per_kind": per_kind}))
 """
 
@@ -116,9 +121,14 @@ def run(years: int, home: Path, clients: list[int], seconds: float) -> list[Row]
                     "req/s",
                     peak_mb=peak_rss_mb(server.pid),
                     note=f"p50 {doc['p50'] * 1000:.0f} ms, p99 {doc['p99'] * 1000:.0f} ms, "
-                    f"errors {doc['errors']} of {doc['requests']}; p50/p99 ms by kind: "
+                    f"errors {doc['errors']} of {doc['requests']}, shed {doc.get('shed', 0)} "
+                    "(503/429); p50/p99 ms by kind: "
                     + ", ".join(f"{k} {a}/{b}" for k, (a, b) in sorted(doc["per_kind"].items())),
-                    extra={"p99_ms": doc["p99"] * 1000, "errors": float(doc["errors"])},
+                    extra={
+                        "p99_ms": doc["p99"] * 1000,
+                        "errors": float(doc["errors"]),
+                        "shed": float(doc.get("shed", 0)),
+                    },
                 )
             )
     return rows
