@@ -168,9 +168,8 @@ async def fire(url: str, paths: list[tuple[str, str]]) -> list[tuple[str, int, s
 
 def test_two_workers_answer_200_concurrent_reads(hub: Path) -> None:
     key_id, token = make_key(hub, "provider:ESA")
-    url, proc = start_server(
-        hub, "--workers", "2", "--log-level", "info", env={"SCO_LOG_FORMAT": "json"}
-    )
+    env = {"SCO_LOG_FORMAT": "json", "SCO_QUEUE_TIMEOUT": "60"}  # a burst queued, not shed
+    url, proc = start_server(hub, "--workers", "2", "--log-level", "info", env=env)
     drain = Drain(proc)
     try:
         for kind, path in READS.items():  # warm each worker's caches a little

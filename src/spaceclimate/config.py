@@ -122,7 +122,7 @@ class Settings(BaseSettings):
         default=256, ge=0, description="Requests each server process lets wait for a slot."
     )
     queue_timeout: float = Field(
-        default=0.5,
+        default=0.25,
         ge=0,
         description="Seconds a request may wait for a slot before it gets 503 (keeps the "
         "latency of the requests served bounded under any load).",

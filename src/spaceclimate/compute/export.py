@@ -27,7 +27,7 @@ from spaceclimate.compute.subset import grid_crs, grid_kind, spatial_dims, verti
 from spaceclimate.errors import InputError
 
 #: Rows of CSV encoded per block when streaming.
-CSV_BLOCK_ROWS = 50_000
+CSV_BLOCK_ROWS = 10_000
 #: Variables that describe the grid rather than hold data (left out of CSV and GeoTIFF).
 GRID_VARIABLES = ("lat_bnds", "lon_bnds", "time_bnds", "x_bnds", "y_bnds", "crs")
 COORD_UNITS = {"x": "m", "y": "m"}
