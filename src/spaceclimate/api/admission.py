@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
-import json
 import logging
 import re
 from collections import deque
@@ -38,7 +37,7 @@ from typing import cast
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from spaceclimate.api.problems import PROBLEM_JSON
+from spaceclimate.api.problems import send_problem
 from spaceclimate.ops.metrics import hub_metrics
 from spaceclimate.services.load import Load
 
@@ -120,7 +119,7 @@ class AdmissionMiddleware:
             return
         if not await self._enter():
             self.metrics.shed.labels("busy").inc()
-            await _refuse(
+            await send_problem(
                 scope,
                 send,
                 503,
@@ -187,7 +186,7 @@ class AdmissionMiddleware:
         mine = self.heavy_by_client.get(address, 0)
         if mine >= limits.max_heavy_per_client:
             self.metrics.shed.labels("client_heavy").inc()
-            await _refuse(
+            await send_problem(
                 scope,
                 send,
                 429,
@@ -199,7 +198,7 @@ class AdmissionMiddleware:
             return
         if load.heavy_active >= limits.max_heavy:
             self.metrics.shed.labels("heavy").inc()
-            await _refuse(
+            await send_problem(
                 scope,
                 send,
                 503,
@@ -222,30 +221,3 @@ class AdmissionMiddleware:
                 self.heavy_by_client.pop(address, None)
             if load.heavy_active == 0:
                 await anyio.to_thread.run_sync(give_back_memory)
-
-
-async def _refuse(
-    scope: Scope, send: Send, status: int, title: str, detail: str, retry_after: int
-) -> None:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "instance": scope.get("path", ""),
-            "retry_after": retry_after,
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(retry_after).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

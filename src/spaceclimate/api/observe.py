@@ -14,7 +14,6 @@ For every HTTP request it
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -28,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spaceclimate.access import access_for
 from spaceclimate.access.ratelimit import RateLimiter, Rule
-from spaceclimate.api.problems import PROBLEM_JSON
+from spaceclimate.api.problems import send_problem
 from spaceclimate.ops.logs import ACCESS_LOGGER, REQUEST_ID
 from spaceclimate.ops.metrics import hub_metrics, process_started, process_stopped
 
@@ -171,28 +170,8 @@ class ObserveMiddleware:
 
 
 async def _too_many(scope: Scope, send: Send, kind: str, rule: Rule, wait: int) -> None:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Too many requests",
-            "status": 429,
-            "detail": f"this address made more than {rule.text} {kind}s; retry in {wait} s",
-            "instance": scope.get("path", ""),
-            "retry_after": wait,
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(wait).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    detail = f"this address made more than {rule.text} {kind}s; retry in {wait} s"
+    await send_problem(scope, send, 429, "Too many requests", detail, wait)
 
 
 def install_observability(app: FastAPI, ctx: Any) -> None:

@@ -162,7 +162,7 @@ class LimitsMiddleware:
             return
         query = scope.get("query_string", b"")
         if len(query) > self.max_query:
-            await self._refuse(
+            await send_problem(
                 scope,
                 send,
                 414,
@@ -176,7 +176,7 @@ class LimitsMiddleware:
         headers = dict(scope.get("headers", []))
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > max_body:
-            await self._refuse(
+            await send_problem(
                 scope,
                 send,
                 413,
@@ -198,7 +198,7 @@ class LimitsMiddleware:
         try:
             await self.app(scope, bounded, send)
         except _BodyTooLarge:
-            await self._refuse(
+            await send_problem(
                 scope,
                 send,
                 413,
@@ -206,28 +206,34 @@ class LimitsMiddleware:
                 f"request body is over the limit of {max_body} bytes",
             )
 
-    @staticmethod
-    async def _refuse(scope: Scope, send: Send, status: int, title: str, detail: str) -> None:
-        body = json.dumps(
-            {
-                "type": "about:blank",
-                "title": title,
-                "status": status,
-                "detail": detail,
-                "instance": scope.get("path", ""),
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+async def send_problem(
+    scope: Scope,
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    retry_after: int | None = None,
+) -> None:
+    """Answer a problem document straight from ASGI middleware (before any route runs).
+
+    With *retry_after*, the answer carries ``Retry-After`` and the body ``retry_after``.
+    """
+    doc: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": scope.get("path", ""),
+    }
+    headers = [(b"content-type", PROBLEM_JSON.encode())]
+    if retry_after is not None:
+        doc["retry_after"] = retry_after
+        headers.append((b"retry-after", str(retry_after).encode()))
+    body = json.dumps(doc).encode()
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class _BodyTooLarge(Exception):
