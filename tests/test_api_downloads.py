@@ -22,6 +22,7 @@ from spaceclimate.api import create_app
 from spaceclimate.config import Settings
 
 from .sourcedata import (
+    BUNDLED_COLLECTIONS,
     ostia_nearest,
     ostia_source,
     seaice_lonlat,
@@ -293,7 +294,7 @@ def test_a_csv_stream_stops_at_the_limit(api: Any, hub_home: Path) -> None:
 def test_index_lists_every_collection(api: Any) -> None:
     for path in ("/download", "/download/"):
         body = api.get(path).json()
-        assert len(body["collections"]) == 22
+        assert len(body["collections"]) == BUNDLED_COLLECTIONS
         assert body["formats"] == ["csv", "geotiff", "netcdf"]
 
 

@@ -26,6 +26,7 @@ from .profile import (
     store_objects,
     tamper_with_a_chunk,
 )
+from .sourcedata import BUNDLED_COLLECTIONS
 
 OSTIA = "sst/sst_ostia_l4_anom_daily_2017060{}.nc"
 
@@ -63,7 +64,7 @@ def test_all_samples_published(full_hub: Path, samples: Path) -> None:
         cols = {c["id"]: c for c in cat.list_collections()}
     finally:
         cat.close()
-    assert len(cols) == 22
+    assert len(cols) == BUNDLED_COLLECTIONS
     assert len({a for c in cols.values() for a in c["sco:agencies"]}) >= 6
     assert len({c["sco:ecv"] for c in cols.values()}) >= 10
     ostia = cols["ukmo-ostia-sst-daily"]
@@ -313,7 +314,7 @@ def test_cli_catalog_json(full_hub: Path) -> None:
     listing = run_sco(full_hub, "catalog", "list", "--json")
     assert listing.returncode == 0, listing.stderr
     cols = json.loads(listing.stdout)["collections"]
-    assert len(cols) == 22
+    assert len(cols) == BUNDLED_COLLECTIONS
     search = run_sco(
         full_hub,
         "catalog",

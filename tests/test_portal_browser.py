@@ -33,6 +33,7 @@ from spaceclimate.catalog import open_catalog
 from spaceclimate.config import Settings
 
 from .conftest import start_server, stop_server
+from .sourcedata import BUNDLED_COLLECTIONS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -189,7 +190,7 @@ def test_catalog_search_filters_like_the_api(laptop: tuple[Page, Guard], live_hu
     page, guard = laptop
     goto(page, live_hub, "")  # the portal at / (a browser prefers HTML)
     assert page.title().startswith("Catalog")
-    page.wait_for_selector(".results[data-count='22']")
+    page.wait_for_selector(f".results[data-count='{BUNDLED_COLLECTIONS}']")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.card .thumb')].slice(0, 4)"
         ".every((i) => i.complete && i.naturalWidth > 0)"
@@ -217,7 +218,7 @@ def test_catalog_search_filters_like_the_api(laptop: tuple[Page, Guard], live_hu
     assert ids() == {c["id"] for c in expected} == {OSTIA}
 
     page.get_by_role("button", name="Reset").click()
-    page.wait_for_selector(".results[data-count='22']")
+    page.wait_for_selector(f".results[data-count='{BUNDLED_COLLECTIONS}']")
     page.get_by_label("Agency").select_option("NSIDC")
     page.get_by_label("From", exact=True).fill("2021-12-01")
     page.get_by_label("From", exact=True).dispatch_event("change")
@@ -230,7 +231,7 @@ def test_catalog_search_filters_like_the_api(laptop: tuple[Page, Guard], live_hu
 
     # a box drawn on the small map becomes the bbox filter
     page.get_by_role("button", name="Reset").click()
-    page.wait_for_selector(".results[data-count='22']")
+    page.wait_for_selector(f".results[data-count='{BUNDLED_COLLECTIONS}']")
     page.get_by_role("button", name="Draw box").click()
     x0, y0 = map_point(page, "catalog-map", -5.0, 48.0)
     x1, y1 = map_point(page, "catalog-map", 8.0, 57.0)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
+import shapely.geometry
 import xarray as xr
 from pyproj import CRS
 
 from spaceclimate.ecv import get_ecv, get_variable
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.harmonise.attrs import DISPLAY_SCALE_ATTR, DISPLAY_UNITS_ATTR
+from spaceclimate.harmonise.binning import COVERAGE_ATTR, FOOTPRINT_ATTR, QUALITY_ATTR
 from spaceclimate.harmonise.grid import lonlat_bbox
 from spaceclimate.harmonise.metadata import iso, time_range
 from spaceclimate.records import SourceRecord
@@ -143,7 +146,7 @@ def build_collection(
         "summaries": {
             "platform": recipe.missions,
             "instruments": recipe.instruments,
-            "variables": list(recipe.variables),
+            "variables": recipe.published_variables,
         },
         "cube:dimensions": cube_dimensions(
             ds, recipe.grid.type, recipe.time.resolution if recipe.time else None
@@ -157,7 +160,7 @@ def build_collection(
         "sco:recipe": recipe.id,
         "sco:colormaps": {
             v: {"colormap": get_variable(v).colormap, "range": list(get_variable(v).display_range)}
-            for v in recipe.variables
+            for v in recipe.published_variables
         },
         "assets": {
             "zarr": {
@@ -188,7 +191,7 @@ def build_item(
     props: dict[str, Any] = {
         "sco:ecv": recipe.ecv,
         "sco:version": version,
-        "sco:variables": list(recipe.variables),
+        "sco:variables": recipe.published_variables,
     }
     if span and span[0] != span[1]:
         props["datetime"] = None
@@ -201,6 +204,17 @@ def build_item(
     if "time" in ds.dims:
         props["sco:time_steps"] = int(ds.sizes["time"])
         props["sco:first_time"] = iso(ds["time"].values.min())
+    geometry = _polygon((bbox[0], bbox[1], bbox[2], bbox[3]))
+    if COVERAGE_ATTR in ds.attrs:  # a binned level-2 granule: its own time and outline
+        props["sco:step"] = props.pop("sco:first_time", None)
+        props["datetime"] = None
+        props["start_datetime"], props["end_datetime"] = str(ds.attrs[COVERAGE_ATTR]).split("/")
+        props["sco:processing_level"] = "L2"
+        if QUALITY_ATTR in ds.attrs:
+            props["sco:quality_filter"] = str(ds.attrs[QUALITY_ATTR])
+    if FOOTPRINT_ATTR in ds.attrs:
+        geometry = json.loads(str(ds.attrs[FOOTPRINT_ATTR]))
+        bbox = [round(float(v), 4) for v in shapely.geometry.shape(geometry).bounds]
     return {
         "type": "Feature",
         "stac_version": STAC_VERSION,
@@ -208,7 +222,7 @@ def build_item(
         "id": source.item_id,
         "collection": recipe.id,
         "bbox": bbox,
-        "geometry": _polygon((bbox[0], bbox[1], bbox[2], bbox[3])),
+        "geometry": geometry,
         "properties": props,
         "assets": {
             "source": {

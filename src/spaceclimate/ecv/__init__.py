@@ -8,6 +8,7 @@ recipe's.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import fnmatch
 import hashlib
@@ -20,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from spaceclimate.ecv.models import ECVDef, Recipe, VariableDef
+from spaceclimate.ecv.models import BINNED_SUFFIXES, ECVDef, Recipe, VariableDef
 from spaceclimate.errors import NoRecipeError, RecipeError
 
 HERE = Path(__file__).parent
@@ -96,11 +97,50 @@ def get_ecv(ecv_id: str) -> ECVDef:
 
 
 def get_variable(name: str) -> VariableDef:
-    """Return the canonical variable *name* from whichever ECV defines it."""
+    """Return the canonical variable *name* from whichever ECV defines it.
+
+    ``<v>_count`` and ``<v>_std`` are the companions binning adds beside a canonical
+    variable ``v`` (see :class:`~spaceclimate.ecv.models.BinningSpec`).
+    """
     for ecv in list_ecvs().values():
         if name in ecv.variables:
             return ecv.variables[name]
+    for suffix in BINNED_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            with contextlib.suppress(RecipeError):
+                return _binned_companion(get_variable(name[: -len(suffix)]), suffix)
     raise RecipeError(f"unknown canonical variable {name!r}")
+
+
+@lru_cache(maxsize=256)
+def _binned_companion(base: VariableDef, suffix: str) -> VariableDef:
+    """The count or spread binning publishes beside canonical variable *base*."""
+    if suffix == "_count":
+        return VariableDef(
+            name=base.name + suffix,
+            ecv=base.ecv,
+            standard_name="number_of_observations",
+            long_name=f"Number of accepted level-2 observations of {base.long_name.lower()}",
+            units="1",
+            valid_range=(0.0, 2.0**31 - 1),
+            colormap="viridis",
+            display_range=(0.0, 50.0),
+            coverage_content_type="auxiliaryInformation",
+        )
+    lo, hi = base.valid_range
+    d_lo, d_hi = base.display_range
+    return VariableDef(
+        name=base.name + suffix,
+        ecv=base.ecv,
+        standard_name=base.standard_name,  # with cell_methods "area: standard_deviation"
+        long_name=f"Standard deviation within the cell of {base.long_name.lower()}",
+        units=base.units,
+        valid_range=(0.0, hi - lo),
+        colormap="magma",
+        display_range=(0.0, (d_hi - d_lo) / 10.0),
+        display_units=base.display_units,
+        coverage_content_type="qualityInformation",
+    )
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

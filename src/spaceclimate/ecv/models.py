@@ -152,6 +152,69 @@ class FlagMaskSpec(_Strict):
     valid_when: Literal["set", "unset"] = "set"
 
 
+class QualitySpec(_Strict):
+    """Keep a value only where a quality variable passes the product's recommended threshold.
+
+    The quality variable is decoded as CF says (fill values missing, ``scale_factor`` and
+    ``add_offset`` applied), then compared: ``min`` keeps values at or above it (GHRSST
+    ``quality_level >= 4``), ``above`` keeps values strictly above it (TROPOMI
+    ``qa_value > 0.5``). A file without the quality variable is refused (the product's
+    own filter cannot be applied to it) unless ``if_missing: keep``, for products whose
+    distributed subsets drop it: its pixels are then kept, and its catalog item says the
+    filter was not applied.
+    """
+
+    variable: str
+    min: float | None = None
+    above: float | None = None
+    if_missing: Literal["refuse", "keep"] = "refuse"
+
+    def describe(self) -> str:
+        """The test as people read it (``quality_level >= 4``)."""
+        return (
+            f"{self.variable} >= {self.min:g}"
+            if self.min is not None
+            else (f"{self.variable} > {self.above:g}")
+        )
+
+    @model_validator(mode="after")
+    def _check(self) -> QualitySpec:
+        if (self.min is None) == (self.above is None):
+            raise ValueError("a quality test needs exactly one of 'min' and 'above'")
+        return self
+
+
+class BinningSpec(_Strict):
+    """Bin level-2 values (swath, along-track, points) onto a regular lon/lat grid.
+
+    With binning, the recipe's ``grid.lat`` and ``grid.lon`` name the geolocation of every
+    pixel (arrays of the variables' shape, or of their leading dimensions), and every time
+    step of the cube holds, per cell, the mean of the accepted pixels that fall in it (the
+    granules of one ``time.resolution`` period together), with ``<v>_count`` (how many) and
+    ``<v>_std`` (their population standard deviation) beside each variable ``v``.
+    """
+
+    resolution: float = Field(gt=0, le=10, description="Cell size in degrees.")
+    bbox: tuple[float, float, float, float] = Field(
+        default=(-180.0, -90.0, 180.0, 90.0), description="Extent of the grid (lon/lat)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> BinningSpec:
+        west, south, east, north = self.bbox
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            raise ValueError("binning bbox must be west,south,east,north within the globe")
+        for span in (east - west, north - south):
+            cells = span / self.resolution
+            if abs(cells - round(cells)) > 1e-6:
+                raise ValueError("binning bbox must hold a whole number of cells")
+        return self
+
+
+#: Suffixes of the variables binning adds beside each binned variable.
+BINNED_SUFFIXES = ("_count", "_std")
+
+
 class VariableSpec(_Strict):
     """How one canonical variable is made from the source."""
 
@@ -175,6 +238,7 @@ class VariableSpec(_Strict):
         default=None, description="Map raw class values; every other value becomes missing."
     )
     valid_if_flag: FlagMaskSpec | None = None
+    valid_if_quality: QualitySpec | None = None
     attrs: dict[str, Any] = Field(default_factory=dict)
     comment: str | None = None
 
@@ -209,4 +273,21 @@ class Recipe(_Strict):
     instruments: list[str]
     keywords: list[str] = Field(default_factory=list)
     processing_level: str | None = None
+    binning: BinningSpec | None = None
     source_path: str | None = Field(default=None, description="File the recipe came from.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Recipe:
+        if self.binning is not None:
+            if self.grid.type != "latlon":
+                raise ValueError("binning needs grid type 'latlon' naming the pixels' lat/lon")
+            if self.time is None or not self.time.resolution or self.time.bounds != "period":
+                raise ValueError("binning needs a time 'resolution' with 'bounds: period'")
+        return self
+
+    @property
+    def published_variables(self) -> list[str]:
+        """The cube's variables: the recipe's, with binning's count and spread beside each."""
+        if self.binning is None:
+            return list(self.variables)
+        return [f"{v}{suffix}" for v in self.variables for suffix in ("", *BINNED_SUFFIXES)]

@@ -14,6 +14,7 @@ from spaceclimate.errors import CorruptFileError, GridError, InputError, SCOErro
 from spaceclimate.harmonise import fast
 from spaceclimate.harmonise import grid as gridmod
 from spaceclimate.harmonise.attrs import SOURCE_ATTR, TIME_ATTRS
+from spaceclimate.harmonise.binning import bin_granule, merge_steps
 from spaceclimate.harmonise.timeaxis import (
     check_disjoint,
     decode_times,
@@ -41,7 +42,7 @@ def harmonise_file(
     read (``SCO_MAX_VARIABLE_BYTES``).
     """
     file = path.name
-    if fast.applies(recipe):
+    if recipe.binning is None and fast.applies(recipe):
         check_decoded_size(path, recipe.reader, max_variable_bytes, **recipe.reader_options)
         try:
             done = fast.harmonise_packed(path, recipe)
@@ -53,6 +54,8 @@ def harmonise_file(
         path, recipe.reader, max_variable_bytes=max_variable_bytes, **recipe.reader_options
     )
     try:
+        if recipe.binning is not None:
+            return bin_granule(raw, path, recipe)
         return _harmonise(raw, path, recipe)
     except SCOError:
         raise
@@ -133,8 +136,11 @@ def check_same_grid(first: xr.Dataset, other: xr.Dataset) -> None:
         raise GridError(f"{other.attrs.get(SOURCE_ATTR, 'a file')}: variables differ")
 
 
-def combine(datasets: list[xr.Dataset]) -> xr.Dataset:
+def combine(datasets: list[xr.Dataset], binned: bool = False) -> xr.Dataset:
     """Merge harmonised datasets of one collection along time (later ones win on equal time).
+
+    Binned level-2 steps of equal time (granules of one period) are merged instead, into
+    the statistics of all their pixels (see :func:`~spaceclimate.harmonise.binning.merge_steps`).
 
     Raises
     ------
@@ -158,6 +164,8 @@ def combine(datasets: list[xr.Dataset]) -> xr.Dataset:
         join="override",
         combine_attrs="drop_conflicts",
     )
+    if binned:
+        return merge_steps(merged)
     times = merged["time"].values
     # keep the last occurrence of each timestamp, then sort
     _, last_idx = np.unique(times[::-1], return_index=True)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import shutil
 import uuid
 from collections import deque
@@ -54,6 +55,7 @@ from spaceclimate.ecv import get_recipe, match_recipe, recipe_digest
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.errors import InputError
 from spaceclimate.harmonise import combine, finalize, harmonise_file
+from spaceclimate.harmonise.binning import STEP_GRANULES_ATTR
 from spaceclimate.harmonise.core import check_same_grid
 from spaceclimate.harmonise.timeaxis import check_disjoint
 from spaceclimate.publish import checkpoint, hub_lock, publish_version
@@ -220,6 +222,15 @@ class Ingestor:
         plan.version = (previous.version + 1) if previous else 1
         replaced = {s.item_id for _p, s in plan.new}
         kept = [s for s in previous.sources if s.item_id not in replaced] if previous else []
+        binned = plan.recipe.binning is not None
+        if binned and previous is not None and kept:
+            again = sorted(replaced & {s.item_id for s in previous.sources})
+            if again:  # its pixels are in the binned steps and cannot be taken out again
+                raise InputError(
+                    f"{again[0]}: this granule changed since it was binned into "
+                    f"{plan.recipe.id} v{previous.version}; re-ingest the whole collection "
+                    "into a fresh hub to bin it again"
+                )
         first, in_order, static = self._stream(plan, counter)
         datasets: list[xr.Dataset] = []
         if previous is not None and kept:
@@ -231,14 +242,17 @@ class Ingestor:
         if first is None and not datasets:
             raise InputError(f"{plan.recipe.id}: no data in the given files")
         sources = kept + [s for _p, s in plan.new]
+        extra = self._step_granules(plan) if binned else {}
         if static is None and in_order and len(datasets) == 1:
             merged = datasets[0]  # the staged cube is already the new version's cube
             cube = finalize(merged, plan.recipe, sources, plan.digest, plan.version)
+            cube.attrs.update(extra)
             assert plan.staged is not None
             self.store.set_attrs(plan.staged, cube.attrs)
         else:  # merge with the kept steps (or put the steps in time order) into a new cube
-            merged = combine(datasets)
+            merged = combine(datasets, binned=binned)
             cube = finalize(merged, plan.recipe, sources, plan.digest, plan.version)
+            cube.attrs.update(extra)
             target = self.store.new_staging_path()
             try:
                 plan.written = self.store.write(cube, target)
@@ -250,6 +264,21 @@ class Ingestor:
             plan.staged = target
             cube = self.store.open_path(target)  # no longer reading the removed first pass
         plan.cube = cube
+
+    def _step_granules(self, plan: _Plan) -> dict[str, str]:
+        """The cube attribute naming, for each binned step, the granules that fed it."""
+        items = list(plan.items)
+        if plan.previous is not None:
+            replaced = {it["id"] for it in items}
+            old = self.catalog.list_items(plan.recipe.id, limit=1_000_000, offset=0).features
+            items.extend(it for it in old if it["id"] not in replaced)
+        steps: dict[str, list[str]] = {}
+        for item in items:
+            step = item["properties"].get("sco:step")
+            if step:
+                steps.setdefault(str(step), []).append(str(item["id"]))
+        ordered = {k: sorted(v) for k, v in sorted(steps.items())}
+        return {STEP_GRANULES_ATTR: json.dumps(ordered)}
 
     def _stream(
         self, plan: _Plan, counter: list[int]

@@ -54,6 +54,15 @@ _LIBRARY_LOCK = _ReentrantLock()
 _READ_LOCK = combine_locks([_LIBRARY_LOCK, NETCDFC_LOCK, HDF5_LOCK])  # type: ignore[list-item]
 
 
+def _root_attrs(path: Path) -> dict[str, Any]:
+    """The file's global attributes (empty when the netCDF library cannot read them)."""
+    try:
+        with _LIBRARY_LOCK, netCDF4.Dataset(path) as nc:
+            return {k: nc.getncattr(k) for k in nc.ncattrs()}
+    except Exception:  # noqa: BLE001 - only descriptive attributes are lost
+        return {}
+
+
 def _truncated(path: Path) -> str | None:
     """Say how a classic file is cut short (HDF5 checks its own end of file; the netCDF
     library reads a truncated classic file's missing values as zeros)."""
@@ -120,6 +129,8 @@ class NetCDFReader:
         except Exception as exc:  # noqa: BLE001 - any read failure means a damaged file
             ds.close()
             raise corrupt(path, "NetCDF/HDF5", exc) from exc
+        if group:  # a group's dataset carries the file's global attributes too (its own win)
+            ds.attrs = {**_root_attrs(path), **ds.attrs}
         restore_attrs(ds)
         return ds
 

@@ -97,7 +97,11 @@ def load_position(
     data: dict[str, xr.Variable] = {}
     for name in picked.data_vars:
         var = picked.variables[name]
-        if var.dims != ("time",) or cube.variables[name].dims != ("time", "lat", "lon"):
+        if (
+            var.dims != ("time",)
+            or cube.variables[name].dims != ("time", "lat", "lon")
+            or not reader.readable(str(name))  # the copy holds float variables only
+        ):
             data[str(name)] = var.compute()
             continue
         values = reader.read_point(str(name), cell, start, stop).astype(var.dtype, copy=False)

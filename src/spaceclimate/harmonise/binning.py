@@ -1,0 +1,298 @@
+"""Level 2 to level 3: bin a granule's geolocated pixels onto the recipe's regular grid.
+
+A level-2 granule (a swath, an along-track pass, a set of soundings) has a latitude and a
+longitude for every pixel. Binning decodes each variable as every other path does (fills,
+packing, units, flags), keeps the pixels the product's own quality test accepts (the
+variable's ``valid_if_quality``), and puts each accepted pixel in the cell of the grid its
+centre falls in (cells are half-open, ``[west, east) x [south, north)``; a pixel on the
+grid's north or east edge goes to the last cell). Per cell and granule it returns the mean
+``v``, the number ``v_count`` and the population standard deviation ``v_std`` of the
+pixels; granules of one period merge exactly (:func:`merge_steps`), since count, mean and
+spread together are the pixels' sum and sum of squares.
+
+The granule's own footprint (the outline of its valid pixels) and time coverage travel in
+the dataset's attributes, for its catalog item.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+import xarray as xr
+from shapely.geometry import box, mapping
+
+from spaceclimate.ecv import get_variable
+from spaceclimate.ecv.models import BinningSpec, QualitySpec, Recipe
+from spaceclimate.errors import GridError, InputError
+from spaceclimate.harmonise.attrs import SOURCE_ATTR, TIME_ATTRS
+from spaceclimate.harmonise.grid import LAT_ATTRS, LON_ATTRS
+from spaceclimate.harmonise.timeaxis import decode_times, time_cells
+from spaceclimate.harmonise.variables import FlagTests, decode_variable, outliers_masked
+
+#: Global attributes of a binned granule's dataset, read by its catalog item.
+FOOTPRINT_ATTR = "sco_footprint"
+COVERAGE_ATTR = "sco_granule_coverage"
+QUALITY_ATTR = "sco_quality_filter"
+#: Global attribute of a binned cube: ``{step time: [granule item ids]}`` as JSON.
+STEP_GRANULES_ATTR = "sco_step_granules"
+#: Rows of a swath per footprint piece (its outline is the union of the pieces' hulls).
+FOOTPRINT_ROWS = 64
+
+
+def grid_axes(spec: BinningSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Return the cell edges ``(lat_edges, lon_edges)`` of a binning grid (ascending)."""
+    west, south, east, north = spec.bbox
+    nx = round((east - west) / spec.resolution)
+    ny = round((north - south) / spec.resolution)
+    return (
+        south + spec.resolution * np.arange(ny + 1, dtype="float64"),
+        west + spec.resolution * np.arange(nx + 1, dtype="float64"),
+    )
+
+
+def _decoded(var: xr.DataArray) -> np.ndarray:
+    """CF decoding of a geolocation or quality variable: fills and valid range missing,
+    packing applied, as float64."""
+    values = np.asarray(var.values).astype("float64")
+    attrs = var.attrs
+    bad = np.zeros(values.shape, dtype=bool)
+    for key in ("_FillValue", "missing_value"):
+        if key in attrs:
+            bad |= np.isin(values, np.atleast_1d(np.asarray(attrs[key], dtype="float64")))
+    if "valid_min" in attrs:
+        bad |= values < float(np.asarray(attrs["valid_min"]))
+    if "valid_max" in attrs:
+        bad |= values > float(np.asarray(attrs["valid_max"]))
+    values = values * float(np.asarray(attrs.get("scale_factor", 1.0)))
+    values = values + float(np.asarray(attrs.get("add_offset", 0.0)))
+    values[bad] = np.nan
+    return values
+
+
+def _squeezed(var: xr.DataArray) -> xr.DataArray:
+    return var.squeeze([d for d in var.dims if var.sizes[d] == 1], drop=True)
+
+
+def _on_pixels(var: xr.DataArray, pixels: xr.DataArray, what: str, file: str) -> np.ndarray:
+    """*var* (squeezed) laid out as the pixels' array, or GridError."""
+    var = _squeezed(var)
+    if set(var.dims) != set(pixels.dims):
+        raise GridError(
+            f"{file}: {what} has dimensions {tuple(map(str, var.dims))}, its geolocation "
+            f"{tuple(map(str, pixels.dims))}"
+        )
+    return np.asarray(var.transpose(*pixels.dims).values)
+
+
+def quality_accepts(
+    raw: xr.Dataset, test: QualitySpec, pixels: xr.DataArray, file: str
+) -> Any | None:
+    """Where the product's quality test accepts a pixel (a boolean array of the pixels).
+
+    None when the file lacks the quality variable and the recipe keeps such files.
+    """
+    if test.variable not in raw.variables:
+        if test.if_missing == "keep":
+            return None
+        raise InputError(
+            f"{file}: quality variable {test.variable!r} not found, so the product's quality "
+            f"filter ({test.describe()}) cannot be applied"
+        )
+    quality = _on_pixels(
+        raw[test.variable].copy(data=_decoded(raw[test.variable])), pixels, test.variable, file
+    )
+    with np.errstate(invalid="ignore"):
+        return quality >= test.min if test.min is not None else quality > test.above
+
+
+def _granule_coverage(raw: xr.Dataset, fallback: np.datetime64) -> tuple[str, str]:
+    """The granule's sensing start and end (its ACDD attributes), else its stamp."""
+    out = []
+    for key in ("time_coverage_start", "time_coverage_end"):
+        text = raw.attrs.get(key)
+        try:
+            stamp = pd.Timestamp(str(text)) if text else pd.Timestamp(fallback)
+        except ValueError:
+            stamp = pd.Timestamp(fallback)
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        out.append(stamp.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return out[0], out[1]
+
+
+def footprint(lat: np.ndarray, lon: np.ndarray, tolerance: float) -> dict[str, Any] | None:
+    """The outline of a granule's valid pixels as a GeoJSON (Multi)Polygon, or None.
+
+    The swath is cut along its first axis into pieces of :data:`FOOTPRINT_ROWS` rows; each
+    piece's convex hull (longitudes unwrapped around the piece's middle, so a piece crossing
+    the antimeridian stays whole) is cut back into -180..180, and the pieces' union is
+    simplified to *tolerance* degrees.
+    """
+    lat2 = np.atleast_2d(lat.T).T if lat.ndim == 1 else lat.reshape(lat.shape[0], -1)
+    lon2 = np.atleast_2d(lon.T).T if lon.ndim == 1 else lon.reshape(lon.shape[0], -1)
+    world = box(-180.0, -90.0, 180.0, 90.0)
+    pieces = []
+    for start in range(0, lat2.shape[0], FOOTPRINT_ROWS):
+        la = lat2[start : start + FOOTPRINT_ROWS + 1].ravel()
+        lo = lon2[start : start + FOOTPRINT_ROWS + 1].ravel()
+        ok = np.isfinite(la) & np.isfinite(lo)
+        if not ok.any():
+            continue
+        la, lo = la[ok], lo[ok]
+        middle = float(np.median(lo))
+        lo = middle + ((lo - middle + 180.0) % 360.0) - 180.0
+        hull = shapely.MultiPoint(np.column_stack([lo, la])).convex_hull.buffer(tolerance / 2)
+        for shift in (-360.0, 0.0, 360.0):
+            part = shapely.affinity.translate(hull, xoff=shift).intersection(world)
+            if not part.is_empty and part.area > 0:
+                pieces.append(part)
+    if not pieces:
+        return None
+    outline = shapely.union_all(pieces).simplify(tolerance, preserve_topology=True)
+    outline = shapely.set_precision(outline, 1e-4)
+    return dict(json.loads(json.dumps(mapping(outline))))
+
+
+def bin_granule(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
+    """Bin one level-2 granule (opened raw) onto the recipe's grid: one time step."""
+    assert recipe.binning is not None and recipe.time is not None
+    assert recipe.grid.lat and recipe.grid.lon
+    file = path.name
+    times = decode_times(raw, recipe.time, path)
+    if times is None or len(times) != 1:
+        n = 0 if times is None else len(times)
+        raise GridError(f"{file}: a level-2 granule needs one reference time (found {n})")
+    stamps, bounds = time_cells(times, recipe.time, file, None)
+    for name in (recipe.grid.lat, recipe.grid.lon):
+        if name not in raw.variables:
+            raise InputError(f"{file}: geolocation variable {name!r} not found")
+    pixels = _squeezed(raw[recipe.grid.lat])
+    lat = _decoded(pixels)
+    lon = _on_pixels(
+        raw[recipe.grid.lon].copy(data=_decoded(raw[recipe.grid.lon])), pixels, "longitude", file
+    )
+    if np.nanmax(np.abs(lat), initial=0.0) > 90:
+        raise GridError(f"{file}: latitude outside -90..90")
+    lon = ((lon + 180.0) % 360.0) - 180.0
+    lat_edges, lon_edges = grid_axes(recipe.binning)
+    ny, nx = len(lat_edges) - 1, len(lon_edges) - 1
+    res = recipe.binning.resolution
+    with np.errstate(invalid="ignore"):
+        iy = np.floor((lat - lat_edges[0]) / res)
+        ix = np.floor((lon - lon_edges[0]) / res)
+        iy[lat == lat_edges[-1]] = ny - 1
+        ix[lon == lon_edges[-1]] = nx - 1
+        inside = (iy >= 0) & (iy < ny) & (ix >= 0) & (ix < nx)  # False where NaN
+    cell = np.where(inside, iy * nx + ix, 0).astype("int64")
+
+    out: dict[str, tuple[tuple[str, ...], np.ndarray, dict[str, Any]]] = {}
+    tested: FlagTests = {}
+    filters: list[str] = []
+    for name, spec in recipe.variables.items():
+        target = get_variable(name)
+        da = decode_variable(raw, name, spec, target, file, tested)
+        values = _on_pixels(da, pixels, name, file).astype("float64")
+        masked = outliers_masked(values, target, file, name)  # wrong units are refused here
+        if masked is not None:
+            values = masked
+        keep = inside & np.isfinite(values)
+        if spec.valid_if_quality is not None:
+            test = spec.valid_if_quality
+            accepted = quality_accepts(raw, test, pixels, file)
+            if accepted is None:
+                filters.append(f"{name}: not applied ({test.variable} absent from the file)")
+            else:
+                keep &= accepted
+                filters.append(f"{name}: {test.describe()}")
+        where, v = cell[keep], values[keep]
+        count = np.bincount(where, minlength=ny * nx)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.bincount(where, weights=v, minlength=ny * nx) / count
+            spread = np.bincount(where, weights=(v - mean[where]) ** 2, minlength=ny * nx)
+            std = np.sqrt(spread / count)
+        attrs = dict(da.attrs)
+        attrs["cell_methods"] = "area: mean"
+        attrs["ancillary_variables"] = f"{name}_count {name}_std"
+        grid = (1, ny, nx)
+        dims = ("time", "lat", "lon")
+        out[name] = (dims, mean.astype("float32").reshape(grid), attrs)
+        count_def, std_def = get_variable(f"{name}_count"), get_variable(f"{name}_std")
+        out[f"{name}_count"] = (
+            dims,
+            count.astype("int32").reshape(grid),
+            {
+                "long_name": count_def.long_name,
+                "standard_name": count_def.standard_name,
+                "units": "1",
+                "valid_min": 0,
+            },
+        )
+        std_attrs = {
+            "long_name": std_def.long_name,
+            "units": std_def.units,
+            "cell_methods": "area: standard_deviation",
+        }
+        if std_def.standard_name:
+            std_attrs["standard_name"] = std_def.standard_name
+        out[f"{name}_std"] = (dims, std.astype("float32").reshape(grid), std_attrs)
+
+    lat_c = (lat_edges[:-1] + lat_edges[1:]) / 2
+    lon_c = (lon_edges[:-1] + lon_edges[1:]) / 2
+    ds = xr.Dataset(
+        out,
+        coords={
+            "time": ("time", stamps, dict(TIME_ATTRS)),
+            "lat": ("lat", lat_c, dict(LAT_ATTRS)),
+            "lon": ("lon", lon_c, dict(LON_ATTRS)),
+            "time_bnds": (("time", "bnds"), bounds),
+            "lat_bnds": (("lat", "bnds"), np.column_stack([lat_edges[:-1], lat_edges[1:]])),
+            "lon_bnds": (("lon", "bnds"), np.column_stack([lon_edges[:-1], lon_edges[1:]])),
+        },
+    )
+    shape = footprint(lat, lon, res / 2)
+    if shape is not None:
+        ds.attrs[FOOTPRINT_ATTR] = json.dumps(shape)
+    ds.attrs[COVERAGE_ATTR] = "/".join(_granule_coverage(raw, times[0]))
+    if filters:
+        ds.attrs[QUALITY_ATTR] = "; ".join(filters)
+    ds.attrs[SOURCE_ATTR] = file
+    return ds
+
+
+def merge_steps(ds: xr.Dataset) -> xr.Dataset:
+    """Merge the binned steps of equal time (granules of one period) into one step each.
+
+    With ``n``, ``m`` and ``s`` each part's count, mean and standard deviation, the merged
+    step has ``N = sum(n)``, ``M = sum(n m) / N`` and ``S**2 = sum(n (s**2 + (m - M)**2)) / N``:
+    the statistics of all the parts' pixels together.
+    """
+    times = ds["time"].values
+    unique = np.unique(times)
+    if len(unique) == len(times):
+        return ds.sortby("time")
+    binned = [str(n) for n in ds.data_vars if f"{n}_count" in ds and f"{n}_std" in ds]
+    steps = []
+    for t in unique:
+        part = ds.isel(time=np.flatnonzero(times == t))
+        if part.sizes["time"] == 1:
+            steps.append(part)
+            continue
+        merged = part.isel(time=[0]).copy(deep=True)
+        for name in binned:
+            n = np.asarray(part[f"{name}_count"].values, dtype="float64")
+            m = np.nan_to_num(np.asarray(part[name].values, dtype="float64"))
+            s = np.nan_to_num(np.asarray(part[f"{name}_std"].values, dtype="float64"))
+            total = n.sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = (n * m).sum(axis=0) / total
+                var = (n * (s**2 + (m - mean) ** 2)).sum(axis=0) / total
+            merged[name].values[0] = mean.astype("float32")
+            merged[f"{name}_count"].values[0] = total.astype("int32")
+            merged[f"{name}_std"].values[0] = np.sqrt(var).astype("float32")
+        steps.append(merged)
+    return xr.concat(steps, dim="time", data_vars="all", coords="minimal", compat="override")

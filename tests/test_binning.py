@@ -1,0 +1,199 @@
+"""Level-2 granules binned into daily grids: conservation, one cell, merging, refusals.
+
+Every expected figure comes from an independent read of the agency's file with netCDF4
+(its own CF masking and scaling) and plain numpy, sharing no code with the hub's binning.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+import pytest
+import shapely.geometry
+import xarray as xr
+
+from spaceclimate.ecv import get_recipe
+from spaceclimate.harmonise import harmonise_file
+from spaceclimate.harmonise.binning import bin_granule, merge_steps
+from spaceclimate.readers import open_dataset
+
+from .hubutil import run_sco, snapshot
+
+REPO = Path(__file__).resolve().parents[1]
+VIIRS = "sst/sst_viirs_npp_navo_l2p_20190805_subset.nc"
+AMSR2 = "sst/sst_amsr2_gcomw1_remss_l2b_20190821_subset.nc"
+S5P_ORBIT = "ghg/ch4_s5p_tropomi_l2_offl_20190319_orbit07407_ch4only.nc4"
+S5P_SUBSET = "ghg/ch4_s5p_tropomi_l2_offl_20190311_subset.nc4"
+MODIS = REPO / "data" / "refused" / "sst_modis_aqua_l2p_jpl_20190805_subset.nc"
+
+#: file, recipe, group, value variable, quality variable and test, grid step (degrees).
+CASES = {
+    "viirs": (VIIRS, "noaa-navo-viirs-npp-l2p-sst", None, "sea_surface_temperature",
+              ("quality_level", ">=", 4), 0.1),
+    "amsr2": (AMSR2, "jaxa-amsr2-remss-l2p-sst", None, "sea_surface_temperature",
+              ("quality_level", ">=", 4), 0.25),
+    "s5p-orbit": (S5P_ORBIT, "esa-s5p-tropomi-ch4", "PRODUCT", "methane_mixing_ratio",
+                  None, 0.25),
+    "s5p-subset": (S5P_SUBSET, "esa-s5p-tropomi-ch4", "PRODUCT", "methane_mixing_ratio",
+                   ("qa_value", ">", 0.5), 0.25),
+}  # fmt: skip
+
+
+def accepted_pixels(samples: Path, case: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lat, lon and value of every pixel the product's quality test accepts."""
+    name, _recipe, group, variable, quality, _res = CASES[case]
+    with netCDF4.Dataset(samples / name) as nc:
+        where = nc[group] if group else nc
+        lat = where["latitude" if group else "lat"][:]
+        lon = where["longitude" if group else "lon"][:]
+        value = where[variable][:]
+        keep = ~np.ma.getmaskarray(value)
+        keep &= ~np.ma.getmaskarray(lat) & ~np.ma.getmaskarray(lon)
+        if quality is not None:
+            qname, op, limit = quality
+            q = where[qname][:]
+            with np.errstate(invalid="ignore"):
+                passed = q.filled(-1) >= limit if op == ">=" else q.filled(-1) > limit
+            keep &= passed
+        value = value.filled(np.nan).astype("float64")
+        lat = np.broadcast_to(lat.filled(np.nan), value.shape)
+        lon = np.broadcast_to(lon.filled(np.nan), value.shape)
+    return lat[keep], lon[keep], value[keep]
+
+
+def binned(samples: Path, case: str) -> xr.Dataset:
+    name, recipe_id, *_ = CASES[case]
+    return harmonise_file(samples / name, get_recipe(recipe_id))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_binning_conserves_the_accepted_pixels(samples: Path, case: str) -> None:
+    """The count-weighted mean of the cube equals the mean of the accepted source pixels."""
+    ds = binned(samples, case)
+    var = "xch4" if case.startswith("s5p") else "sst"
+    _lat, _lon, values = accepted_pixels(samples, case)
+    count = ds[f"{var}_count"].values.astype("float64")
+    assert int(count.sum()) == values.size
+    if values.size == 0:  # the subset's three retrievals all have qa_value 0.4
+        assert np.isnan(ds[var].values).all()
+        return
+    means = np.nan_to_num(ds[var].values.astype("float64"))
+    assert (count * means).sum() / count.sum() == pytest.approx(values.mean(), rel=1e-6)
+    # and the pooled spread: within-cell variance plus between-cell variance
+    stds = np.nan_to_num(ds[f"{var}_std"].values.astype("float64"))
+    pooled = (count * (stds**2 + (means - values.mean()) ** 2)).sum() / count.sum()
+    assert np.sqrt(pooled) == pytest.approx(values.std(), rel=1e-4)
+
+
+@pytest.mark.parametrize("case", ["viirs", "amsr2", "s5p-orbit"])
+def test_one_cell_equals_an_independent_binning(samples: Path, case: str) -> None:
+    """The fullest cell holds the mean, count and spread of exactly its pixels."""
+    ds = binned(samples, case)
+    var = "xch4" if case.startswith("s5p") else "sst"
+    res = CASES[case][5]
+    count = ds[f"{var}_count"].isel(time=0)
+    j, i = np.unravel_index(int(np.argmax(count.values)), count.shape)
+    south, west = float(ds["lat_bnds"].values[j, 0]), float(ds["lon_bnds"].values[i, 0])
+    assert south == pytest.approx(-90 + j * res) and west == pytest.approx(-180 + i * res)
+    lat, lon, values = accepted_pixels(samples, case)
+    inside = (lat >= south) & (lat < south + res) & (lon >= west) & (lon < west + res)
+    mine = values[inside]
+    assert mine.size == int(count.values[j, i]) > 1
+    cell = ds.isel(time=0, lat=j, lon=i)
+    assert float(cell[var]) == pytest.approx(mine.mean(), rel=1e-6)
+    # the source's values are float32 once scaled: the spreads agree to that precision
+    ulp = float(np.spacing(np.float32(np.abs(mine).max())))
+    assert float(cell[f"{var}_std"]) == pytest.approx(mine.std(), rel=1e-4, abs=2 * ulp)
+
+
+def test_granules_of_one_day_merge_into_their_pixels_statistics(samples: Path) -> None:
+    """Two halves of a swath binned apart and merged equal the whole swath binned at once."""
+    recipe = get_recipe("noaa-navo-viirs-npp-l2p-sst")
+    path = samples / VIIRS
+    raw = open_dataset(path, "netcdf")
+    try:
+        whole = bin_granule(raw, path, recipe)
+        half = raw.sizes["nj"] // 2
+        parts = [
+            bin_granule(raw.isel(nj=s), path, recipe) for s in (slice(0, half), slice(half, None))
+        ]
+    finally:
+        raw.close()
+    assert all(int(p["sst_count"].sum()) > 0 for p in parts)
+    merged = merge_steps(xr.concat(parts, dim="time", data_vars="all", coords="minimal"))
+    assert merged.sizes["time"] == 1
+    np.testing.assert_array_equal(merged["sst_count"].values, whole["sst_count"].values)
+    np.testing.assert_allclose(merged["sst"].values, whole["sst"].values, rtol=1e-6)
+    np.testing.assert_allclose(merged["sst_std"].values, whole["sst_std"].values, atol=2e-4)
+
+
+def test_granule_items_keep_their_footprint_times_and_filter(api: object) -> None:
+    """Each granule is an item with its swath outline, sensing times and quality filter."""
+    client = api
+    items = client.get("/stac/collections/noaa-navo-viirs-npp-l2p-sst/items").json()["features"]  # type: ignore[attr-defined]
+    assert len(items) == 1
+    item = items[0]
+    props = item["properties"]
+    assert props["start_datetime"] == "2019-08-05T20:37:02Z"
+    assert props["end_datetime"] == "2019-08-05T20:38:26Z"
+    assert props["sco:step"] == "2019-08-05T12:00:00Z"
+    assert props["sco:quality_filter"] == "sst: quality_level >= 4"
+    outline = shapely.geometry.shape(item["geometry"])
+    assert outline.is_valid and outline.area < 0.9 * shapely.geometry.box(*item["bbox"]).area
+    with netCDF4.Dataset(Path(__file__).resolve().parents[1] / "data/samples" / VIIRS) as nc:
+        lat, lon = nc["lat"][:].compressed(), nc["lon"][:].compressed()
+    inside = shapely.contains_xy(outline, lon[::97], lat[::97])
+    assert inside.mean() > 0.999
+    assert not shapely.contains_xy(outline, -150.0, 50.0)  # far south of the swath
+
+    orbit = client.get(  # type: ignore[attr-defined]
+        "/stac/collections/esa-s5p-tropomi-ch4/items/ch4_s5p_tropomi_l2_offl_20190319_orbit07407_ch4only"
+    ).json()
+    assert orbit["properties"]["start_datetime"] == "2019-03-19T11:30:10Z"
+    assert "not applied" in orbit["properties"]["sco:quality_filter"]
+    cube = client.get("/stac/collections/esa-s5p-tropomi-ch4").json()  # type: ignore[attr-defined]
+    assert set(cube["cube:variables"]) >= {"xch4", "xch4_count", "xch4_std"}
+    steps = json.loads(
+        client.get("/zarr/esa-s5p-tropomi-ch4/zarr.json").json()["attributes"]["sco_step_granules"]
+    )  # type: ignore[attr-defined]
+    assert steps == {
+        "2019-03-11T12:00:00Z": ["ch4_s5p_tropomi_l2_offl_20190311_subset"],
+        "2019-03-19T12:00:00Z": ["ch4_s5p_tropomi_l2_offl_20190319_orbit07407_ch4only"],
+    }
+
+
+def test_binned_product_serves_tiles_and_points(api: object) -> None:
+    """A tile of the binned swath renders; a point series reads one cell's mean."""
+    client = api
+    tile = client.get("/tiles/noaa-navo-viirs-npp-l2p-sst/sst/4/0/3.png")  # type: ignore[attr-defined]
+    assert tile.status_code == 200 and tile.headers["content-type"] == "image/png"
+    ds = harmonise_file(
+        Path(__file__).resolve().parents[1] / "data/samples" / VIIRS,
+        get_recipe("noaa-navo-viirs-npp-l2p-sst"),
+    )
+    count = ds["sst_count"].isel(time=0)
+    j, i = np.unravel_index(int(np.argmax(count.values)), count.shape)
+    lat, lon = float(ds["lat"][j]), float(ds["lon"][i])
+    body = client.get(  # type: ignore[attr-defined]
+        "/edr/collections/noaa-navo-viirs-npp-l2p-sst/position",
+        params={"coords": f"POINT({lon} {lat})", "parameter-name": "sst,sst_count"},
+    ).json()
+    ranges = body["ranges"]
+    assert ranges["sst"]["values"][0] == pytest.approx(float(ds["sst"].values[0, j, i]), rel=1e-6)
+    assert ranges["sst_count"]["values"][0] == int(count.values[j, i])
+
+
+def test_a_granule_without_its_quality_variable_is_refused(tmp_path: Path) -> None:
+    """MODIS subset without quality_level: a one-line reason, exit 2, nothing published."""
+    home = tmp_path / "hub"
+    assert run_sco(home, "ingest", str(REPO / "data/samples" / AMSR2)).returncode == 0
+    before = snapshot(home)
+    done = run_sco(home, "ingest", str(MODIS))
+    assert done.returncode == 2, done.stderr
+    assert "quality variable 'quality_level' not found" in done.stderr
+    assert "quality_level >= 4" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert snapshot(home) == before
