@@ -14,8 +14,9 @@ from pyproj import Transformer
 
 OSTIA_DAYS = ("20170605", "20170606", "20170607")
 #: Collections the bundled samples (``data/samples``) make: 22 gridded products and series,
-#: and 3 binned level-2 products (VIIRS and AMSR2 SST swaths, TROPOMI methane orbits).
-BUNDLED_COLLECTIONS = 25
+#: and 5 binned level-2 products (VIIRS and AMSR2 SST swaths, TROPOMI methane orbits, an
+#: ASCAT wind swath, a Jason-1 along-track pass).
+BUNDLED_COLLECTIONS = 27
 
 
 def ostia_source(samples: Path, name: str = "analysed_sst") -> tuple[np.ndarray, ...]:

@@ -7,6 +7,7 @@ Every expected figure comes from an independent read of the agency's file with n
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import netCDF4
@@ -27,40 +28,65 @@ VIIRS = "sst/sst_viirs_npp_navo_l2p_20190805_subset.nc"
 AMSR2 = "sst/sst_amsr2_gcomw1_remss_l2b_20190821_subset.nc"
 S5P_ORBIT = "ghg/ch4_s5p_tropomi_l2_offl_20190319_orbit07407_ch4only.nc4"
 S5P_SUBSET = "ghg/ch4_s5p_tropomi_l2_offl_20190311_subset.nc4"
+ASCAT = "ocean_wind/wind_ascat_metopa_l2_25km_20150702_orbit45145.nc"
+JASON1 = "sea_level/alt_jason1_gdr_c001_p002_20020115.nc"
 MODIS = REPO / "data" / "refused" / "sst_modis_aqua_l2p_jpl_20190805_subset.nc"
 
-#: file, recipe, group, value variable, quality variable and test, grid step (degrees).
-CASES = {
-    "viirs": (VIIRS, "noaa-navo-viirs-npp-l2p-sst", None, "sea_surface_temperature",
-              ("quality_level", ">=", 4), 0.1),
-    "amsr2": (AMSR2, "jaxa-amsr2-remss-l2p-sst", None, "sea_surface_temperature",
-              ("quality_level", ">=", 4), 0.25),
-    "s5p-orbit": (S5P_ORBIT, "esa-s5p-tropomi-ch4", "PRODUCT", "methane_mixing_ratio",
-                  None, 0.25),
-    "s5p-subset": (S5P_SUBSET, "esa-s5p-tropomi-ch4", "PRODUCT", "methane_mixing_ratio",
-                   ("qa_value", ">", 0.5), 0.25),
+Quality = Callable[[netCDF4.Dataset], np.ndarray]
+
+
+def _at_least(name: str, limit: float) -> Quality:
+    return lambda nc: np.asarray(nc[name][:].filled(-1) >= limit)
+
+
+def _ascat_qc(nc: netCDF4.Dataset) -> np.ndarray:
+    # OSI SAF: variational (bit 16) and KNMI (bit 17) quality control must not have failed
+    flag = nc["wvc_quality_flag"][:].filled(0).astype("int64")
+    return np.asarray((flag & (1 << 16)) == 0) & ((flag & (1 << 17)) == 0)
+
+
+def _jason_editing(nc: netCDF4.Dataset) -> np.ndarray:
+    good = np.ones(nc["ssha"].shape, dtype=bool)
+    for name in ("surface_type", "qual_alt_1hz_range_ku", "ice_flag", "rain_flag"):
+        good &= nc[name][:].filled(1) == 0
+    return good
+
+
+#: file, recipe, group, (lat, lon, value) variables, quality test, grid step (degrees).
+CASES: dict[str, tuple[str, str, str | None, tuple[str, str, str], Quality | None, float]] = {
+    "viirs": (VIIRS, "noaa-navo-viirs-npp-l2p-sst", None,
+              ("lat", "lon", "sea_surface_temperature"), _at_least("quality_level", 4), 0.1),
+    "amsr2": (AMSR2, "jaxa-amsr2-remss-l2p-sst", None,
+              ("lat", "lon", "sea_surface_temperature"), _at_least("quality_level", 4), 0.25),
+    "s5p-orbit": (S5P_ORBIT, "esa-s5p-tropomi-ch4", "PRODUCT",
+                  ("latitude", "longitude", "methane_mixing_ratio"), None, 0.25),
+    "s5p-subset": (S5P_SUBSET, "esa-s5p-tropomi-ch4", "PRODUCT",
+                   ("latitude", "longitude", "methane_mixing_ratio"),
+                   lambda nc: np.asarray(nc["qa_value"][:].filled(0) > 0.5), 0.25),
+    "ascat": (ASCAT, "eumetsat-osisaf-ascat-metopa-wind", None,
+              ("lat", "lon", "wind_speed"), _ascat_qc, 0.25),
+    "jason1": (JASON1, "cnes-nasa-jason1-gdr-ssha", None,
+               ("lat", "lon", "ssha"), _jason_editing, 0.5),
 }  # fmt: skip
+VARIABLE = {"s5p-orbit": "xch4", "s5p-subset": "xch4", "ascat": "wind_speed", "jason1": "sla"}
 
 
 def accepted_pixels(samples: Path, case: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The lat, lon and value of every pixel the product's quality test accepts."""
-    name, _recipe, group, variable, quality, _res = CASES[case]
+    name, _recipe, group, (lat_name, lon_name, variable), quality, _res = CASES[case]
     with netCDF4.Dataset(samples / name) as nc:
         where = nc[group] if group else nc
-        lat = where["latitude" if group else "lat"][:]
-        lon = where["longitude" if group else "lon"][:]
+        lat = where[lat_name][:]
+        lon = where[lon_name][:]
         value = where[variable][:]
         keep = ~np.ma.getmaskarray(value)
         keep &= ~np.ma.getmaskarray(lat) & ~np.ma.getmaskarray(lon)
         if quality is not None:
-            qname, op, limit = quality
-            q = where[qname][:]
-            with np.errstate(invalid="ignore"):
-                passed = q.filled(-1) >= limit if op == ">=" else q.filled(-1) > limit
-            keep &= passed
+            keep &= quality(where)
         value = value.filled(np.nan).astype("float64")
         lat = np.broadcast_to(lat.filled(np.nan), value.shape)
         lon = np.broadcast_to(lon.filled(np.nan), value.shape)
+        lon = (lon + 180.0) % 360.0 - 180.0
     return lat[keep], lon[keep], value[keep]
 
 
@@ -73,7 +99,7 @@ def binned(samples: Path, case: str) -> xr.Dataset:
 def test_binning_conserves_the_accepted_pixels(samples: Path, case: str) -> None:
     """The count-weighted mean of the cube equals the mean of the accepted source pixels."""
     ds = binned(samples, case)
-    var = "xch4" if case.startswith("s5p") else "sst"
+    var = VARIABLE.get(case, "sst")
     _lat, _lon, values = accepted_pixels(samples, case)
     count = ds[f"{var}_count"].values.astype("float64")
     assert int(count.sum()) == values.size
@@ -88,11 +114,11 @@ def test_binning_conserves_the_accepted_pixels(samples: Path, case: str) -> None
     assert np.sqrt(pooled) == pytest.approx(values.std(), rel=1e-4)
 
 
-@pytest.mark.parametrize("case", ["viirs", "amsr2", "s5p-orbit"])
+@pytest.mark.parametrize("case", ["viirs", "amsr2", "s5p-orbit", "ascat", "jason1"])
 def test_one_cell_equals_an_independent_binning(samples: Path, case: str) -> None:
     """The fullest cell holds the mean, count and spread of exactly its pixels."""
     ds = binned(samples, case)
-    var = "xch4" if case.startswith("s5p") else "sst"
+    var = VARIABLE.get(case, "sst")
     res = CASES[case][5]
     count = ds[f"{var}_count"].isel(time=0)
     j, i = np.unravel_index(int(np.argmax(count.values)), count.shape)
@@ -197,3 +223,27 @@ def test_a_granule_without_its_quality_variable_is_refused(tmp_path: Path) -> No
     assert "quality_level >= 4" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert snapshot(home) == before
+
+
+def test_a_pass_across_midnight_feeds_two_days(samples: Path) -> None:
+    """Points carry their own time: a pass shifted to straddle midnight makes two steps."""
+    recipe = get_recipe("cnes-nasa-jason1-gdr-ssha")
+    path = samples / JASON1
+    raw = open_dataset(path, "netcdf")
+    try:
+        seconds = raw["time"].values.astype("float64")  # seconds since 2000-01-01
+        middle = seconds[len(seconds) // 2]
+        shift = (np.ceil(middle / 86400) * 86400) - middle  # the middle point at 00:00
+        shifted = raw.assign(time=raw["time"].copy(data=seconds + shift))
+        ds = bin_granule(shifted, path, recipe)
+    finally:
+        raw.close()
+    assert ds.sizes["time"] == 2
+    bounds = ds["time_bnds"].values
+    assert (bounds[:, 1] - bounds[:, 0] == np.timedelta64(1, "D")).all()
+    assert bounds[0, 1] == bounds[1, 0]
+    with netCDF4.Dataset(path) as nc:
+        good = _jason_editing(nc) & ~np.ma.getmaskarray(nc["ssha"][:])
+        after = (seconds + shift) >= np.ceil(middle / 86400) * 86400
+    counts = ds["sla_count"].sum(dim=("lat", "lon")).values
+    assert counts.tolist() == [int((good & ~after).sum()), int((good & after).sum())]

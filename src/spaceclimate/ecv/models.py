@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -167,20 +167,21 @@ class QualitySpec(_Strict):
     variable: str
     min: float | None = None
     above: float | None = None
+    max: float | None = Field(default=None, description="Keep values at or below (flags: 0).")
     if_missing: Literal["refuse", "keep"] = "refuse"
 
     def describe(self) -> str:
         """The test as people read it (``quality_level >= 4``)."""
-        return (
-            f"{self.variable} >= {self.min:g}"
-            if self.min is not None
-            else (f"{self.variable} > {self.above:g}")
-        )
+        if self.min is not None:
+            return f"{self.variable} >= {self.min:g}"
+        if self.above is not None:
+            return f"{self.variable} > {self.above:g}"
+        return f"{self.variable} <= {self.max:g}"
 
     @model_validator(mode="after")
     def _check(self) -> QualitySpec:
-        if (self.min is None) == (self.above is None):
-            raise ValueError("a quality test needs exactly one of 'min' and 'above'")
+        if sum(v is not None for v in (self.min, self.above, self.max)) != 1:
+            raise ValueError("a quality test needs exactly one of 'min', 'above' and 'max'")
         return self
 
 
@@ -238,9 +239,16 @@ class VariableSpec(_Strict):
         default=None, description="Map raw class values; every other value becomes missing."
     )
     valid_if_flag: FlagMaskSpec | None = None
-    valid_if_quality: QualitySpec | None = None
+    valid_if_quality: list[QualitySpec] = Field(
+        default_factory=list, description="The product's quality tests a value must all pass."
+    )
     attrs: dict[str, Any] = Field(default_factory=dict)
     comment: str | None = None
+
+    @field_validator("valid_if_quality", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
 
     @model_validator(mode="after")
     def _check(self) -> VariableSpec:

@@ -31,7 +31,7 @@ from spaceclimate.ecv.models import BinningSpec, QualitySpec, Recipe
 from spaceclimate.errors import GridError, InputError
 from spaceclimate.harmonise.attrs import SOURCE_ATTR, TIME_ATTRS
 from spaceclimate.harmonise.grid import LAT_ATTRS, LON_ATTRS
-from spaceclimate.harmonise.timeaxis import decode_times, time_cells
+from spaceclimate.harmonise.timeaxis import decode_time_variable, decode_times, period_cells
 from spaceclimate.harmonise.variables import FlagTests, decode_variable, outliers_masked
 
 #: Global attributes of a binned granule's dataset, read by its catalog item.
@@ -107,13 +107,19 @@ def quality_accepts(
         raw[test.variable].copy(data=_decoded(raw[test.variable])), pixels, test.variable, file
     )
     with np.errstate(invalid="ignore"):
-        return quality >= test.min if test.min is not None else quality > test.above
+        if test.min is not None:
+            return quality >= test.min
+        if test.above is not None:
+            return quality > test.above
+        return quality <= test.max
 
 
-def _granule_coverage(raw: xr.Dataset, fallback: np.datetime64) -> tuple[str, str]:
-    """The granule's sensing start and end (its ACDD attributes), else its stamp."""
+def _granule_coverage(
+    raw: xr.Dataset, first: np.datetime64, last: np.datetime64
+) -> tuple[str, str]:
+    """The granule's sensing start and end: its ACDD attributes, else its pixels' times."""
     out = []
-    for key in ("time_coverage_start", "time_coverage_end"):
+    for key, fallback in (("time_coverage_start", first), ("time_coverage_end", last)):
         text = raw.attrs.get(key)
         try:
             stamp = pd.Timestamp(str(text)) if text else pd.Timestamp(fallback)
@@ -158,16 +164,50 @@ def footprint(lat: np.ndarray, lon: np.ndarray, tolerance: float) -> dict[str, A
     return dict(json.loads(json.dumps(mapping(outline))))
 
 
+def pixel_steps(
+    raw: xr.Dataset, recipe: Recipe, pixels: xr.DataArray, path: Path
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each pixel's time step: ``(index, stamps, bounds, times)``.
+
+    *index* has the pixels' shape (-1 where the pixel has no time), *stamps* and *bounds*
+    are the steps' middles and cells (time order), *times* the pixels' own stamps. Pixels
+    carry their own time when the recipe's time variable has their dimensions (along-track
+    passes, scatterometer rows); otherwise the granule's one reference time is every pixel's.
+    """
+    assert recipe.time is not None
+    file = path.name
+    name = recipe.time.variable
+    if name and not recipe.time.from_filename and name in raw.variables:
+        var = _squeezed(raw[name])
+        if var.ndim and set(var.dims) == set(pixels.dims):
+            times = decode_time_variable(var.transpose(*pixels.dims), file)
+        else:
+            times = None
+    else:
+        times = None
+    if times is None:
+        reference = decode_times(raw, recipe.time, path)
+        if reference is None or len(reference) != 1:
+            n = 0 if reference is None else len(reference)
+            raise GridError(f"{file}: a level-2 granule needs one reference time (found {n})")
+        times = np.full(pixels.shape, reference[0], dtype="datetime64[ns]")
+    known = ~np.isnat(times)
+    if not known.any():
+        raise InputError(f"{file}: no pixel has a time")
+    unique = np.unique(times[known])
+    stamps_of_unique, bounds_of_unique = period_cells(unique, recipe.time)
+    stamps, first = np.unique(stamps_of_unique, return_index=True)
+    bounds = bounds_of_unique[first]
+    index = np.full(pixels.shape, -1, dtype="int64")
+    index[known] = np.searchsorted(stamps, stamps_of_unique[np.searchsorted(unique, times[known])])
+    return index, stamps, bounds, times
+
+
 def bin_granule(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
-    """Bin one level-2 granule (opened raw) onto the recipe's grid: one time step."""
+    """Bin one level-2 granule (opened raw) onto the recipe's grid, a step per period."""
     assert recipe.binning is not None and recipe.time is not None
     assert recipe.grid.lat and recipe.grid.lon
     file = path.name
-    times = decode_times(raw, recipe.time, path)
-    if times is None or len(times) != 1:
-        n = 0 if times is None else len(times)
-        raise GridError(f"{file}: a level-2 granule needs one reference time (found {n})")
-    stamps, bounds = time_cells(times, recipe.time, file, None)
     for name in (recipe.grid.lat, recipe.grid.lon):
         if name not in raw.variables:
             raise InputError(f"{file}: geolocation variable {name!r} not found")
@@ -179,16 +219,19 @@ def bin_granule(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
     if np.nanmax(np.abs(lat), initial=0.0) > 90:
         raise GridError(f"{file}: latitude outside -90..90")
     lon = ((lon + 180.0) % 360.0) - 180.0
+    step, stamps, bounds, times = pixel_steps(raw, recipe, pixels, path)
     lat_edges, lon_edges = grid_axes(recipe.binning)
     ny, nx = len(lat_edges) - 1, len(lon_edges) - 1
+    nt = len(stamps)
     res = recipe.binning.resolution
     with np.errstate(invalid="ignore"):
         iy = np.floor((lat - lat_edges[0]) / res)
         ix = np.floor((lon - lon_edges[0]) / res)
         iy[lat == lat_edges[-1]] = ny - 1
         ix[lon == lon_edges[-1]] = nx - 1
-        inside = (iy >= 0) & (iy < ny) & (ix >= 0) & (ix < nx)  # False where NaN
-    cell = np.where(inside, iy * nx + ix, 0).astype("int64")
+        inside = (iy >= 0) & (iy < ny) & (ix >= 0) & (ix < nx) & (step >= 0)  # False where NaN
+    cell = np.where(inside, (step * ny + iy) * nx + ix, 0).astype("int64")
+    size = nt * ny * nx
 
     out: dict[str, tuple[tuple[str, ...], np.ndarray, dict[str, Any]]] = {}
     tested: FlagTests = {}
@@ -201,8 +244,7 @@ def bin_granule(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
         if masked is not None:
             values = masked
         keep = inside & np.isfinite(values)
-        if spec.valid_if_quality is not None:
-            test = spec.valid_if_quality
+        for test in spec.valid_if_quality:
             accepted = quality_accepts(raw, test, pixels, file)
             if accepted is None:
                 filters.append(f"{name}: not applied ({test.variable} absent from the file)")
@@ -210,15 +252,15 @@ def bin_granule(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
                 keep &= accepted
                 filters.append(f"{name}: {test.describe()}")
         where, v = cell[keep], values[keep]
-        count = np.bincount(where, minlength=ny * nx)
+        count = np.bincount(where, minlength=size)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.bincount(where, weights=v, minlength=ny * nx) / count
-            spread = np.bincount(where, weights=(v - mean[where]) ** 2, minlength=ny * nx)
+            mean = np.bincount(where, weights=v, minlength=size) / count
+            spread = np.bincount(where, weights=(v - mean[where]) ** 2, minlength=size)
             std = np.sqrt(spread / count)
         attrs = dict(da.attrs)
         attrs["cell_methods"] = "area: mean"
         attrs["ancillary_variables"] = f"{name}_count {name}_std"
-        grid = (1, ny, nx)
+        grid = (nt, ny, nx)
         dims = ("time", "lat", "lon")
         out[name] = (dims, mean.astype("float32").reshape(grid), attrs)
         count_def, std_def = get_variable(f"{name}_count"), get_variable(f"{name}_std")
@@ -257,7 +299,8 @@ def bin_granule(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
     shape = footprint(lat, lon, res / 2)
     if shape is not None:
         ds.attrs[FOOTPRINT_ATTR] = json.dumps(shape)
-    ds.attrs[COVERAGE_ATTR] = "/".join(_granule_coverage(raw, times[0]))
+    known = times[~np.isnat(times)]
+    ds.attrs[COVERAGE_ATTR] = "/".join(_granule_coverage(raw, known.min(), known.max()))
     if filters:
         ds.attrs[QUALITY_ATTR] = "; ".join(filters)
     ds.attrs[SOURCE_ATTR] = file

@@ -162,6 +162,28 @@ def _period_cells(times: np.ndarray, resolution: str, anchor: str) -> tuple[np.n
     )
 
 
+def period_cells(times: np.ndarray, spec: TimeSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Each stamp's step: the middle and the cell ``(n, 2)`` of the period it lies in.
+
+    For stamps that share periods (the pixels of a level-2 granule): no disjointness check.
+    """
+    assert spec.resolution is not None
+    start, end = _period_cells(np.asarray(times), spec.resolution, spec.anchor)
+    return _middle(start, end), np.stack([start, end], axis=1).astype("datetime64[ns]")
+
+
+def decode_time_variable(var: xr.DataArray, file: str) -> np.ndarray:
+    """A time variable's values of any shape as ``datetime64[ns]`` (NaT where missing)."""
+    attrs = dict(var.attrs)
+    fills = [attrs.pop(k) for k in ("_FillValue", "missing_value") if k in attrs]
+    values = np.asarray(var.values).astype("float64")
+    missing = np.isin(values, np.asarray(fills, dtype="float64")) | ~np.isfinite(values)
+    values[missing] = 0.0
+    decoded = _decode(xr.DataArray(values, dims=var.dims), attrs, f"{var.name!r}", file)
+    decoded[missing] = np.datetime64("NaT")
+    return decoded
+
+
 def _midpoint_cells(times: np.ndarray, resolution: str) -> tuple[np.ndarray, np.ndarray]:
     """Cells halfway to the neighbouring stamps, at most half a nominal step from the stamp."""
     order = np.argsort(times, kind="stable")
