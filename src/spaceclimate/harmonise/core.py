@@ -14,6 +14,7 @@ from spaceclimate.errors import CorruptFileError, GridError, InputError, SCOErro
 from spaceclimate.harmonise import fast
 from spaceclimate.harmonise import grid as gridmod
 from spaceclimate.harmonise.attrs import SOURCE_ATTR, TIME_ATTRS
+from spaceclimate.harmonise.sourceattrs import SOURCE_ATTRS_KEY, pick
 from spaceclimate.harmonise.timeaxis import (
     check_disjoint,
     decode_times,
@@ -110,6 +111,7 @@ def _harmonise(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
     for name in recipe.variables:
         ds[name] = check_valid_range(ds[name], get_variable(name), file)
     ds.attrs[SOURCE_ATTR] = file
+    ds.attrs[SOURCE_ATTRS_KEY] = pick(raw.attrs)
     return ds
 
 
