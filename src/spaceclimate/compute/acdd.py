@@ -5,7 +5,9 @@ Two sources:
 * :func:`collection_acdd` reads the collection's STAC metadata (title, description,
   keywords, providers, licence, citation, platforms and instruments) into the ACDD
   discovery attributes; providers become ``creator_*`` (the producers), ``contributor_*``
-  (the others, with their STAC roles) and the hub itself the ``publisher_*``;
+  (the others, with their STAC roles) and the hub itself the ``publisher_*`` (a cube that
+  names its creator's contact, from its source files or its recipe, keeps its own creator:
+  see :data:`spaceclimate.compute.export.CREATOR_ATTRS`);
 * :func:`extent_acdd` measures the selection actually written: ``geospatial_*`` from its own
   latitude and longitude (cell centres, as ACDD readers compare them), ``time_coverage_*``
   from its time stamps, so a subset never claims the whole collection's extent.

@@ -31,6 +31,15 @@ CSV_BLOCK_ROWS = 10_000
 #: Variables that describe the grid rather than hold data (left out of CSV and GeoTIFF).
 GRID_VARIABLES = ("lat_bnds", "lon_bnds", "time_bnds", "x_bnds", "y_bnds", "crs")
 COORD_UNITS = {"x": "m", "y": "m"}
+#: The creator's attributes: a cube that names its creator's contact (carried from its source
+#: files or declared by its recipe) keeps its own in downloads, over the collection's.
+CREATOR_ATTRS = (
+    "creator_name",
+    "creator_url",
+    "creator_email",
+    "creator_type",
+    "creator_institution",
+)
 
 
 # -- metadata -----------------------------------------------------------------------------------
@@ -86,6 +95,8 @@ def _attr_value(value: Any) -> Any:
 def _with_attrs(ds: xr.Dataset, extra: Mapping[str, Any]) -> dict[str, Any]:
     attrs = {str(k): _attr_value(v) for k, v in ds.attrs.items() if v is not None}
     extra = dict(extra)
+    if attrs.get("creator_email") or attrs.get("creator_url"):
+        extra = {k: v for k, v in extra.items() if k not in CREATOR_ATTRS}
     line = extra.pop("history_append", "")
     attrs.update(extra)
     if line:

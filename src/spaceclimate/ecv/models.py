@@ -6,6 +6,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+#: ACDD global attributes about who made a product and whom to contact: a cube carries them
+#: over from its source files (:mod:`spaceclimate.harmonise.sourceattrs`), and a recipe may
+#: declare those its files lack (``attrs``), with values from the product's files or documents.
+PRODUCT_ATTRS = (
+    "creator_name",
+    "creator_email",
+    "creator_url",
+    "creator_type",
+    "creator_institution",
+    "contributor_name",
+    "contributor_role",
+    "project",
+    "program",
+    "acknowledgement",
+)
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -282,6 +298,10 @@ class Recipe(_Strict):
     keywords: list[str] = Field(default_factory=list)
     processing_level: str | None = None
     binning: BinningSpec | None = None
+    attrs: dict[str, str] = Field(
+        default_factory=dict,
+        description="Global attributes (of PRODUCT_ATTRS) the source files lack or get wrong.",
+    )
     source_path: str | None = Field(default=None, description="File the recipe came from.")
 
     @model_validator(mode="after")
@@ -291,6 +311,15 @@ class Recipe(_Strict):
                 raise ValueError("binning needs grid type 'latlon' naming the pixels' lat/lon")
             if self.time is None or not self.time.resolution or self.time.bounds != "period":
                 raise ValueError("binning needs a time 'resolution' with 'bounds: period'")
+        return self
+
+    @model_validator(mode="after")
+    def _check_attrs(self) -> Recipe:
+        unknown = sorted(set(self.attrs) - set(PRODUCT_ATTRS))
+        if unknown:
+            raise ValueError(f"'attrs' may name only {', '.join(PRODUCT_ATTRS)}; not {unknown}")
+        if any(not v.strip() for v in self.attrs.values()):
+            raise ValueError("'attrs' values may not be empty")
         return self
 
     @property

@@ -31,6 +31,7 @@ from spaceclimate.ecv.models import BinningSpec, QualitySpec, Recipe
 from spaceclimate.errors import GridError, InputError
 from spaceclimate.harmonise.attrs import SOURCE_ATTR, TIME_ATTRS
 from spaceclimate.harmonise.grid import LAT_ATTRS, LON_ATTRS
+from spaceclimate.harmonise.sourceattrs import SOURCE_ATTRS_KEY, pick
 from spaceclimate.harmonise.timeaxis import decode_time_variable, decode_times, period_cells
 from spaceclimate.harmonise.variables import FlagTests, decode_variable, outliers_masked
 
@@ -304,6 +305,7 @@ def bin_granule(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
     if filters:
         ds.attrs[QUALITY_ATTR] = "; ".join(filters)
     ds.attrs[SOURCE_ATTR] = file
+    ds.attrs[SOURCE_ATTRS_KEY] = pick(raw.attrs)
     return ds
 
 

@@ -15,6 +15,7 @@ from spaceclimate.harmonise import fast
 from spaceclimate.harmonise import grid as gridmod
 from spaceclimate.harmonise.attrs import SOURCE_ATTR, TIME_ATTRS
 from spaceclimate.harmonise.binning import bin_granule, merge_steps
+from spaceclimate.harmonise.sourceattrs import SOURCE_ATTRS_KEY, pick
 from spaceclimate.harmonise.timeaxis import (
     check_disjoint,
     decode_times,
@@ -113,6 +114,7 @@ def _harmonise(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
     for name in recipe.variables:
         ds[name] = check_valid_range(ds[name], get_variable(name), file)
     ds.attrs[SOURCE_ATTR] = file
+    ds.attrs[SOURCE_ATTRS_KEY] = pick(raw.attrs)
     return ds
 
 

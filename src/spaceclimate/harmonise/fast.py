@@ -23,6 +23,7 @@ from spaceclimate.ecv import get_variable
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.harmonise import grid as gridmod
 from spaceclimate.harmonise.attrs import SOURCE_ATTR, TIME_ATTRS
+from spaceclimate.harmonise.sourceattrs import SOURCE_ATTRS_KEY, pick
 from spaceclimate.harmonise.timeaxis import (
     bounds_variable,
     decode_times,
@@ -105,7 +106,8 @@ def harmonise_packed(path: Path, recipe: Recipe) -> xr.Dataset | None:
     wanted = [recipe.grid.lat, recipe.grid.lon, *sources.values()]
     if time_name is not None:
         wanted.append(time_name)
-    raw = read_raw_variables(path, list(dict.fromkeys(wanted)))
+    global_attrs: dict[str, object] = {}
+    raw = read_raw_variables(path, list(dict.fromkeys(wanted)), global_attrs)
     if raw is None:
         return None
     lat_var, lon_var = raw[recipe.grid.lat], raw[recipe.grid.lon]
@@ -163,4 +165,5 @@ def harmonise_packed(path: Path, recipe: Recipe) -> xr.Dataset | None:
         "lon_bnds": xr.Variable(("lon", "bnds"), lon_b),
         "time_bnds": xr.Variable(("time", "bnds"), time_b),
     }
-    return xr.Dataset(variables, coords=coords, attrs={SOURCE_ATTR: file})
+    attrs = {SOURCE_ATTR: file, SOURCE_ATTRS_KEY: pick(global_attrs)}
+    return xr.Dataset(variables, coords=coords, attrs=attrs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from spaceclimate.ecv import get_ecv
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.harmonise.core import SOURCE_ATTR
 from spaceclimate.harmonise.grid import lonlat_bbox
+from spaceclimate.harmonise.sourceattrs import SOURCE_ATTRS_KEY
 from spaceclimate.records import SourceRecord
 
 
@@ -43,8 +45,15 @@ def finalize(
     sources: list[SourceRecord],
     digest: str,
     version: int,
+    source_attrs: Mapping[str, str] | None = None,
 ) -> xr.Dataset:
-    """Return *ds* with CF/ACDD global attributes and provenance for collection *version*."""
+    """Return *ds* with CF/ACDD global attributes and provenance for collection *version*.
+
+    *source_attrs* are the attributes every source file gives alike (see
+    :mod:`spaceclimate.harmonise.sourceattrs`); they are kept, and recorded in the provenance,
+    with the recipe's ``attrs`` over them. The creator is the one they name (the sources
+    carry a creator only with its contact), the recipe's first producer otherwise.
+    """
     ecv = get_ecv(recipe.ecv)
     bbox = lonlat_bbox(ds, recipe.grid)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -57,6 +66,7 @@ def finalize(
         "recipe_digest": digest,
         "software": f"spaceclimate {__version__}",
         "sources": [{"name": s.name, "sha256": s.sha256, "size": s.size} for s in sources],
+        "source_attrs": dict(sorted((source_attrs or {}).items())),
     }
     attrs: dict[str, Any] = {
         "Conventions": "CF-1.10, ACDD-1.3",
@@ -93,6 +103,11 @@ def finalize(
         "sco_ecv": recipe.ecv,
         "provenance": json.dumps(provenance, sort_keys=True),
     }
+    declared = {**(source_attrs or {}), **recipe.attrs}
+    attrs.update(declared)
+    if "creator_name" not in declared:  # the recipe's producer: an organisation
+        attrs.setdefault("creator_type", "institution")
+        attrs.setdefault("creator_institution", producers[0])
     if recipe.doi:
         attrs["doi"] = recipe.doi
     span = time_range(ds)
@@ -103,4 +118,20 @@ def finalize(
     out = ds.copy()
     out.attrs = attrs
     out.attrs.pop(SOURCE_ATTR, None)
+    out.attrs.pop(SOURCE_ATTRS_KEY, None)
     return out
+
+
+def recorded_source_attrs(attrs: Mapping[str, Any]) -> dict[str, str]:
+    """Return the source attributes a cube's provenance records (see :func:`finalize`).
+
+    Empty for a cube whose provenance records none (made before they were carried): merged
+    with it, a new version carries only what the new files agree on with nothing, nothing.
+    """
+    try:
+        recorded = json.loads(str(attrs.get("provenance", "{}"))).get("source_attrs")
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(recorded, dict):
+        return {}
+    return {str(k): str(v) for k, v in recorded.items()}

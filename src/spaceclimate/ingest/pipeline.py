@@ -57,6 +57,8 @@ from spaceclimate.errors import InputError
 from spaceclimate.harmonise import combine, finalize, harmonise_file
 from spaceclimate.harmonise.binning import STEP_GRANULES_ATTR
 from spaceclimate.harmonise.core import check_same_grid
+from spaceclimate.harmonise.metadata import recorded_source_attrs
+from spaceclimate.harmonise.sourceattrs import SOURCE_ATTRS_KEY, agree
 from spaceclimate.harmonise.timeaxis import check_disjoint
 from spaceclimate.publish import checkpoint, hub_lock, publish_version
 from spaceclimate.store import CubeStore, open_store
@@ -99,6 +101,7 @@ class _Plan:
     staged: Path | None = None  # the cube written aside, ready to publish
     written: WrittenFiles | None = None  # its chunk files, checksummed as written
     cube: xr.Dataset | None = None  # the staged cube (lazy) with its final attributes
+    source_attrs: dict[str, str] | None = None  # what every new file carries alike
 
 
 def _is_zarr_dir(path: Path) -> bool:
@@ -242,16 +245,19 @@ class Ingestor:
         if first is None and not datasets:
             raise InputError(f"{plan.recipe.id}: no data in the given files")
         sources = kept + [s for _p, s in plan.new]
+        carried = plan.source_attrs or {}
+        if previous is not None and kept:  # and what the kept files carried alike
+            carried = agree(carried, recorded_source_attrs(datasets[0].attrs))
         extra = self._step_granules(plan) if binned else {}
         if static is None and in_order and len(datasets) == 1:
             merged = datasets[0]  # the staged cube is already the new version's cube
-            cube = finalize(merged, plan.recipe, sources, plan.digest, plan.version)
+            cube = finalize(merged, plan.recipe, sources, plan.digest, plan.version, carried)
             cube.attrs.update(extra)
             assert plan.staged is not None
             self.store.set_attrs(plan.staged, cube.attrs)
         else:  # merge with the kept steps (or put the steps in time order) into a new cube
             merged = combine(datasets, binned=binned)
-            cube = finalize(merged, plan.recipe, sources, plan.digest, plan.version)
+            cube = finalize(merged, plan.recipe, sources, plan.digest, plan.version, carried)
             cube.attrs.update(extra)
             target = self.store.new_staging_path()
             try:
@@ -306,6 +312,10 @@ class Ingestor:
                     first = ds
                 else:
                     check_same_grid(first, ds)
+                carried = dict(ds.attrs.get(SOURCE_ATTRS_KEY) or {})
+                if plan.source_attrs is not None:  # what every new file carries alike
+                    carried = agree(plan.source_attrs, carried)
+                plan.source_attrs = carried
                 skeleton = ds.drop_vars(list(ds.data_vars))
                 plan.items.append(
                     build_item(skeleton, plan.recipe, src, str(path.resolve()), plan.version)

@@ -222,7 +222,9 @@ class RawVariable:
     attrs: dict[str, Any]
 
 
-def read_raw_variables(path: Path, names: list[str]) -> dict[str, RawVariable] | None:
+def read_raw_variables(
+    path: Path, names: list[str], global_attrs: dict[str, Any] | None = None
+) -> dict[str, RawVariable] | None:
     """Read whole variables of a file's root group as stored, without xarray.
 
     The values are what :meth:`NetCDFReader.open` returns for them (no masking, scaling or
@@ -230,12 +232,15 @@ def read_raw_variables(path: Path, names: list[str]) -> dict[str, RawVariable] |
     and none of a dataset's machinery. Returns None when the file cannot be read this way
     (not NetCDF/HDF5, damaged or truncated, a variable missing, or unsigned-integer packing,
     which the general reader handles), so the caller falls back to :meth:`NetCDFReader.open`.
+    A *global_attrs* dictionary is filled with the root group's attributes.
     """
     try:
         if not head(path).startswith(MAGIC) or _truncated(path):
             return None
         out: dict[str, RawVariable] = {}
         with _READ_LOCK, netCDF4.Dataset(path, "r") as nc:
+            if global_attrs is not None:
+                global_attrs.update({str(k): nc.getncattr(k) for k in nc.ncattrs()})
             for name in names:
                 if name not in nc.variables:
                     return None
