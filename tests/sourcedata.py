@@ -15,8 +15,9 @@ from pyproj import Transformer
 OSTIA_DAYS = ("20170605", "20170606", "20170607")
 #: Collections the bundled samples (``data/samples``) make: 22 gridded products and series,
 #: and 5 binned level-2 products (VIIRS and AMSR2 SST swaths, TROPOMI methane orbits, an
-#: ASCAT wind swath, a Jason-1 along-track pass).
-BUNDLED_COLLECTIONS = 27
+#: ASCAT wind swath, a Jason-1 along-track pass), and 3 more references (Mauna Loa CO2, NOAA
+#: global CH4, an ERA5 2 m temperature field) beside the ERSST one.
+BUNDLED_COLLECTIONS = 30
 
 
 def ostia_source(samples: Path, name: str = "analysed_sst") -> tuple[np.ndarray, ...]:

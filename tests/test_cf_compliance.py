@@ -39,6 +39,8 @@ ACDD_KNOWN = {
         0.87,
         "sea level anomaly: a height, no vertical level; no e-mail",
     ),
+    "noaa-gml-ch4-global": (0.84, "global-mean series: no lat/lon variable, no vertical level"),
+    "scripps-noaa-mlo-co2": (0.84, "station series: no lat/lon variable, no vertical level"),
     "esa-cci-ozone-tc": (0.88, "total column: no vertical level; sd has no standard name"),
     "esa-olci-c2rcc-north-sea": (0.84, "optical layer: no vertical level; no time resolution"),
     "nasa-grace-ice-mass-antarctica": (0.77, "area-mean series without standard names"),
@@ -163,7 +165,8 @@ def test_acdd_score(reports: dict[str, Report]) -> None:
             low.append(f"{cid}: {rep.acdd_score:.1%} < {floor:.0%}")
     assert not low, "ACDD scores too low:\n" + "\n".join(low)
     reached = [cid for cid, rep in reports.items() if rep.acdd_score >= ACDD_MIN]
-    assert len(reached) >= 16  # 12 gridded products and series, 4 binned level-2 products
+    # 12 gridded products and series, 4 binned level-2 products, ERA5
+    assert len(reached) >= 17
     # a collection that reaches the bar leaves ACDD_KNOWN
     assert not [cid for cid in ACDD_KNOWN if cid in reached], "reached ACDD_MIN: unpin them"
 

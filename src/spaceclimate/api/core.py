@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from spaceclimate import __version__
 from spaceclimate.api.openapi import OPENAPI_MEDIA_TYPE
 from spaceclimate.api.urls import base_url
+from spaceclimate.catalog.holdings import holdings
 from spaceclimate.services.context import HubContext
 from spaceclimate.services.deps import Context
 from spaceclimate.services.routers import RouterPlugin
@@ -90,6 +91,8 @@ def build(ctx: HubContext) -> APIRouter:
             "version": __version__,
             "links": links,
         }
+        # what the hub pools: satellite records counted apart from their references
+        body["sco:holdings"] = holdings(ctx.catalog.list_collections())
         unavailable = getattr(request.app.state, "unavailable", {})
         if unavailable:  # what this hub's backends cannot serve, and why
             body["sco:unavailable"] = dict(unavailable)

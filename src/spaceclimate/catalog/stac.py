@@ -122,6 +122,7 @@ def build_collection(
         dict.fromkeys(
             [ecv.title, recipe.ecv, *recipe.agencies, *recipe.missions, *recipe.instruments]
             + recipe.keywords
+            + ([] if recipe.kind == "satellite" else [recipe.kind])
         )
     )
     links: list[dict[str, Any]] = []
@@ -156,6 +157,7 @@ def build_collection(
         "version": recipe.product_version,
         "sco:ecv": recipe.ecv,
         "sco:agencies": recipe.agencies,
+        "sco:kind": recipe.kind,
         "sco:version": version,
         "sco:recipe": recipe.id,
         "sco:colormaps": {

@@ -298,6 +298,11 @@ class Recipe(_Strict):
     keywords: list[str] = Field(default_factory=list)
     processing_level: str | None = None
     binning: BinningSpec | None = None
+    kind: Literal["satellite", "in-situ", "reanalysis"] = Field(
+        default="satellite",
+        description="Where the record comes from: satellites (the hub's ECV records), or the "
+        "in situ networks and reanalyses that serve as references beside them.",
+    )
     attrs: dict[str, str] = Field(
         default_factory=dict,
         description="Global attributes (of PRODUCT_ATTRS) the source files lack or get wrong.",

@@ -7,6 +7,9 @@ import { createMap, boxTool } from "./mapkit.js";
 import { updateQuery } from "./app.js";
 
 const uniqueSorted = (values) => [...new Set(values.filter(Boolean))].sort((a, b) => a.localeCompare(b));
+/** Where a record comes from: satellites, or the in situ and reanalysis references beside them. */
+const kindOf = (doc) => doc["sco:kind"] || "satellite";
+const KIND_LABELS = { satellite: "Satellite", "in-situ": "In situ", reanalysis: "Reanalysis" };
 
 function card(doc) {
   const cid = encodeURIComponent(doc.id);
@@ -18,7 +21,9 @@ function card(doc) {
       alt: `Preview of ${doc.title || doc.id}`, loading: "lazy", decoding: "async",
     }),
     el("div", { class: "card-body" },
-      el("h2", { id: titleId }, el("a", { href: `#/dataset/${cid}` }, doc.title || doc.id)),
+      el("h2", { id: titleId }, el("a", { href: `#/dataset/${cid}` }, doc.title || doc.id),
+        kindOf(doc) === "satellite" ? null
+          : el("span", { class: "badge kind", title: "A reference record, not a satellite one" }, KIND_LABELS[kindOf(doc)] || kindOf(doc))),
       el("p", { class: "card-id" }, doc.id),
       el("dl", { class: "facts" },
         el("dt", {}, "Agency"), el("dd", {}, agencies(doc).join(", ")),
@@ -38,12 +43,18 @@ export async function mountCatalog(main, { params }) {
   const ecvs = uniqueSorted(docs.map((d) => d["sco:ecv"]));
   const agencyNames = uniqueSorted(docs.flatMap(agencies));
   const missionNames = uniqueSorted(docs.flatMap(missions));
+  const satellite = docs.filter((d) => kindOf(d) === "satellite");
+  const references = docs.length - satellite.length;
+  const satelliteEcvs = uniqueSorted(satellite.map((d) => d["sco:ecv"])).length;
+  const satelliteAgencies = uniqueSorted(satellite.flatMap(agencies)).length;
   const any = { value: "", label: "any" };
 
   const q = el("input", { type: "search", name: "q", value: params.get("q") || "", placeholder: "e.g. sea ice, OSTIA, salinity" });
   const ecv = select([any, ...ecvs.map((e) => ({ value: e, label: ecvLabel(e) }))], params.get("ecv") || "", { name: "ecv" });
   const agency = select([any, ...agencyNames], params.get("agency") || "", { name: "agency" });
   const mission = select([any, ...missionNames], params.get("mission") || "", { name: "mission" });
+  const kinds = uniqueSorted(docs.map(kindOf)).map((k) => ({ value: k, label: KIND_LABELS[k] || k }));
+  const kind = select([any, ...kinds], params.get("kind") || "", { name: "kind" });
   const start = el("input", { type: "date", name: "start", value: params.get("start") || "" });
   const end = el("input", { type: "date", name: "end", value: params.get("end") || "" });
   const bboxInput = el("input", { type: "text", name: "bbox", value: params.get("bbox") || "", placeholder: "west,south,east,north", inputmode: "decimal", pattern: "^\\s*-?[0-9.]+(\\s*,\\s*-?[0-9.]+){3}\\s*$" });
@@ -58,6 +69,7 @@ export async function mountCatalog(main, { params }) {
       field("Essential climate variable", ecv).wrap,
       field("Agency", agency).wrap,
       field("Mission", mission).wrap,
+      field("Kind of record", kind, "Satellite records, or in situ and reanalysis references").wrap,
       field("From", start).wrap,
       field("To", end).wrap),
     el("fieldset", { class: "bbox-field" },
@@ -71,7 +83,7 @@ export async function mountCatalog(main, { params }) {
 
   main.append(el("section", { class: "catalog" },
     el("h1", {}, "Catalog"),
-    el("p", { class: "intro" }, `${docs.length} climate data records from ${agencyNames.length} agencies, harmonised into analysis-ready cubes. Search, then open a map, a chart, the details or the download builder.`),
+    el("p", { class: "intro" }, `${satellite.length} satellite climate data records of ${satelliteEcvs} essential climate variables from ${satelliteAgencies} agencies${references ? `, and ${references} in situ and reanalysis references beside them` : ""}, harmonised into analysis-ready cubes. Search, then open a map, a chart, the details or the download builder.`),
     el("div", { class: "catalog-layout" }, form,
       el("div", { class: "catalog-results" }, status, results))));
 
@@ -93,7 +105,7 @@ export async function mountCatalog(main, { params }) {
     const datetime = start.value || end.value
       ? `${start.value ? `${start.value}T00:00:00Z` : ".."}/${end.value ? `${end.value}T23:59:59Z` : ".."}`
       : "";
-    updateQuery({ q: q.value.trim(), ecv: ecv.value, agency: agency.value, mission: mission.value, start: start.value, end: end.value, bbox: box });
+    updateQuery({ q: q.value.trim(), ecv: ecv.value, agency: agency.value, mission: mission.value, kind: kind.value, start: start.value, end: end.value, bbox: box });
     if (controller) controller.abort();
     controller = new AbortController();
     status.textContent = "Searching…";
@@ -101,6 +113,7 @@ export async function mountCatalog(main, { params }) {
       const doc = await getJSON("/stac/collections", { q: q.value.trim(), ecv: ecv.value, agency: agency.value, bbox: box, datetime, limit: 1000 }, { signal: controller.signal });
       let found = doc.collections;
       if (mission.value) found = found.filter((d) => missions(d).includes(mission.value));
+      if (kind.value) found = found.filter((d) => kindOf(d) === kind.value);
       clear(results);
       results.append(...found.map(card));
       status.textContent = found.length === 1 ? "1 collection found." : `${found.length} collections found.`;
