@@ -52,6 +52,16 @@ def _jason_editing(nc: netCDF4.Dataset) -> np.ndarray:
     return good
 
 
+def _open_water(mask: int) -> Quality:
+    # REMSS AMSR2: l2p_flags bits 1-4 land, ice, lake, river (30); 5-7 rain, glint, RFI
+    def test(nc: netCDF4.Dataset) -> np.ndarray:
+        flags = nc["l2p_flags"]
+        flags.set_auto_mask(False)  # its valid_max (2047) would hide the flags of bits 11-15
+        return np.asarray((flags[:].astype("int64") & mask) == 0)
+
+    return test
+
+
 #: file, recipe, group, (lat, lon, value) variables, quality test, grid step (degrees).
 CASES: dict[str, tuple[str, str, str | None, tuple[str, str, str], Quality | None, float]] = {
     "viirs": (VIIRS, "noaa-navo-viirs-npp-l2p-sst", None,
@@ -63,12 +73,31 @@ CASES: dict[str, tuple[str, str, str | None, tuple[str, str, str], Quality | Non
     "s5p-subset": (S5P_SUBSET, "esa-s5p-tropomi-ch4", "PRODUCT",
                    ("latitude", "longitude", "methane_mixing_ratio"),
                    lambda nc: np.asarray(nc["qa_value"][:].filled(0) > 0.5), 0.25),
+    "amsr2-wind": (AMSR2, "jaxa-amsr2-remss-l2b-wind", None,
+                   ("lat", "lon", "wind_speed"), _open_water(254), 0.25),
+    "amsr2-vapour": (AMSR2, "jaxa-amsr2-remss-l2b-vapour", None,
+                     ("lat", "lon", "water_vapor"), _open_water(30), 0.25),
+    "amsr2-cloud": (AMSR2, "jaxa-amsr2-remss-l2b-cloud", None,
+                    ("lat", "lon", "cloud_liquid_water"), _open_water(30), 0.25),
+    "amsr2-rain": (AMSR2, "jaxa-amsr2-remss-l2b-rain", None,
+                   ("lat", "lon", "rain_rate"), _open_water(30), 0.25),
     "ascat": (ASCAT, "eumetsat-osisaf-ascat-metopa-wind", None,
               ("lat", "lon", "wind_speed"), _ascat_qc, 0.25),
     "jason1": (JASON1, "cnes-nasa-jason1-gdr-ssha", None,
                ("lat", "lon", "ssha"), _jason_editing, 0.5),
 }  # fmt: skip
-VARIABLE = {"s5p-orbit": "xch4", "s5p-subset": "xch4", "ascat": "wind_speed", "jason1": "sla"}
+VARIABLE = {
+    "s5p-orbit": "xch4",
+    "s5p-subset": "xch4",
+    "ascat": "wind_speed",
+    "jason1": "sla",
+    "amsr2-wind": "wind_speed",
+    "amsr2-vapour": "prw",
+    "amsr2-cloud": "lwp",
+    "amsr2-rain": "rainfall_rate",
+}
+#: The source's units to the canonical ones, where they differ (mm/h to m/s).
+FACTOR = {"amsr2-rain": 1e-3 / 3600}
 
 
 def accepted_pixels(samples: Path, case: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -83,7 +112,7 @@ def accepted_pixels(samples: Path, case: str) -> tuple[np.ndarray, np.ndarray, n
         keep &= ~np.ma.getmaskarray(lat) & ~np.ma.getmaskarray(lon)
         if quality is not None:
             keep &= quality(where)
-        value = value.filled(np.nan).astype("float64")
+        value = value.filled(np.nan).astype("float64") * FACTOR.get(case, 1.0)
         lat = np.broadcast_to(lat.filled(np.nan), value.shape)
         lon = np.broadcast_to(lon.filled(np.nan), value.shape)
         lon = (lon + 180.0) % 360.0 - 180.0
@@ -114,7 +143,9 @@ def test_binning_conserves_the_accepted_pixels(samples: Path, case: str) -> None
     assert np.sqrt(pooled) == pytest.approx(values.std(), rel=1e-4)
 
 
-@pytest.mark.parametrize("case", ["viirs", "amsr2", "s5p-orbit", "ascat", "jason1"])
+@pytest.mark.parametrize(
+    "case", ["viirs", "amsr2", "s5p-orbit", "ascat", "jason1", "amsr2-wind", "amsr2-vapour"]
+)
 def test_one_cell_equals_an_independent_binning(samples: Path, case: str) -> None:
     """The fullest cell holds the mean, count and spread of exactly its pixels."""
     ds = binned(samples, case)
@@ -247,3 +278,17 @@ def test_a_pass_across_midnight_feeds_two_days(samples: Path) -> None:
         after = (seconds + shift) >= np.ceil(middle / 86400) * 86400
     counts = ds["sla_count"].sum(dim=("lat", "lon")).values
     assert counts.tolist() == [int((good & ~after).sum()), int((good & after).sum())]
+
+
+def test_one_file_feeds_a_collection_per_ecv() -> None:
+    """AMSR2's files match five recipes that share them, one ECV each."""
+    from spaceclimate.ecv import match_recipe, match_recipes
+    from spaceclimate.errors import NoRecipeError
+
+    hits = match_recipes(REPO / "data/samples" / AMSR2)
+    assert sorted(r.ecv for r in hits) == sorted(
+        ["sea_surface_temperature", "surface_wind", "water_vapour", "cloud_properties",
+         "precipitation"]
+    )  # fmt: skip
+    with pytest.raises(NoRecipeError, match="several recipes match"):
+        match_recipe(REPO / "data/samples" / AMSR2)

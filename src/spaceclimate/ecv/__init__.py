@@ -36,6 +36,7 @@ __all__ = [
     "list_ecvs",
     "list_recipes",
     "match_recipe",
+    "match_recipes",
     "recipe_digest",
     "unit_table",
 ]
@@ -216,21 +217,40 @@ def get_recipe(recipe_id: str) -> Recipe:
     return recipes[recipe_id]
 
 
+def match_recipes(path: Path) -> list[Recipe]:
+    """Guess the recipes of a source file from its name: one, or several that share it.
+
+    A multi-parameter product (a radiometer's SST, wind, water vapour and rain in one file)
+    feeds one collection per ECV: recipes that say ``shared_source: true`` may match the
+    same files, and each takes its own variables from them.
+
+    Raises
+    ------
+    NoRecipeError
+        When no recipe matches the file name, or several do and not all share their files.
+    """
+    name = path.name
+    hits = [r for r in list_recipes().values() if any(fnmatch.fnmatch(name, p) for p in r.match)]
+    if not hits:
+        raise NoRecipeError(f"{name}: no recipe matches this file; name one with --recipe")
+    if len(hits) > 1 and not all(r.shared_source for r in hits):
+        ids = ", ".join(r.id for r in hits)
+        raise NoRecipeError(f"{name}: several recipes match ({ids}); name one with --recipe")
+    return hits
+
+
 def match_recipe(path: Path) -> Recipe:
-    """Guess the recipe of a source file from its name.
+    """Guess the one recipe of a source file from its name (see :func:`match_recipes`).
 
     Raises
     ------
     NoRecipeError
         When no recipe, or more than one, matches the file name.
     """
-    name = path.name
-    hits = [r for r in list_recipes().values() if any(fnmatch.fnmatch(name, p) for p in r.match)]
-    if not hits:
-        raise NoRecipeError(f"{name}: no recipe matches this file; name one with --recipe")
+    hits = match_recipes(path)
     if len(hits) > 1:
         ids = ", ".join(r.id for r in hits)
-        raise NoRecipeError(f"{name}: several recipes match ({ids}); name one with --recipe")
+        raise NoRecipeError(f"{path.name}: several recipes match ({ids}); name one with --recipe")
     return hits[0]
 
 

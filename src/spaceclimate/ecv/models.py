@@ -298,6 +298,10 @@ class Recipe(_Strict):
     keywords: list[str] = Field(default_factory=list)
     processing_level: str | None = None
     binning: BinningSpec | None = None
+    shared_source: bool = Field(
+        default=False,
+        description="The files also feed other collections (one per ECV of a product).",
+    )
     kind: Literal["satellite", "in-situ", "reanalysis"] = Field(
         default="satellite",
         description="Where the record comes from: satellites (the hub's ECV records), or the "

@@ -17,6 +17,8 @@ from spaceclimate.harmonise.units import linear_conversion
 #: Share of finite values allowed outside the ECV's valid range before the file is refused
 #: (a larger share means wrong units or a wrong scale factor, not a few bad pixels).
 MAX_OUT_OF_RANGE = 0.02
+#: Share of the valid range by which a value may pass a limit and still be on it (rounding).
+RANGE_SLACK = 1e-6
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -262,8 +264,11 @@ def outliers_masked(
     n_finite = int(np.count_nonzero(~np.isnan(values)))
     if n_finite == 0:
         return None
+    # a packed zero may decode a rounding away from it (12.7 + 0.1 * -127 in float32 is
+    # -3.8e-7): values within a millionth of the range of a limit are on it
+    slack = (hi - lo) * RANGE_SLACK
     with np.errstate(invalid="ignore"):
-        outside = (values < lo) | (values > hi)  # False where missing
+        outside = (values < lo - slack) | (values > hi + slack)  # False where missing
     n_out = int(np.count_nonzero(outside))
     share = n_out / n_finite
     if share > MAX_OUT_OF_RANGE:

@@ -51,7 +51,7 @@ from spaceclimate.catalog.base import CatalogBackend, SourceRecord, VersionRecor
 from spaceclimate.catalog.stac import build_collection, build_item
 from spaceclimate.compute.cluster import dask_client
 from spaceclimate.config import Settings
-from spaceclimate.ecv import get_recipe, match_recipe, recipe_digest
+from spaceclimate.ecv import get_recipe, match_recipes, recipe_digest
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.errors import InputError
 from spaceclimate.harmonise import combine, finalize, harmonise_file
@@ -192,9 +192,9 @@ class Ingestor:
         groups: dict[str, list[Path]] = {}
         recipes: dict[str, Recipe] = {}
         for path in files:
-            recipe = get_recipe(recipe_id) if recipe_id else match_recipe(path)
-            recipes[recipe.id] = recipe
-            groups.setdefault(recipe.id, []).append(path)
+            for recipe in [get_recipe(recipe_id)] if recipe_id else match_recipes(path):
+                recipes[recipe.id] = recipe
+                groups.setdefault(recipe.id, []).append(path)
         plans = []
         for cid, group in groups.items():
             recipe = recipes[cid]

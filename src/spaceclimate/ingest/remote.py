@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 from spaceclimate.access import Access, Actor, ApiKey, AuditEntry
 from spaceclimate.config import Settings
-from spaceclimate.ecv import get_recipe, match_recipe
+from spaceclimate.ecv import get_recipe, match_recipes
 from spaceclimate.ecv.models import Recipe
 from spaceclimate.errors import ForbiddenError, InputError, SCOError
 from spaceclimate.jobs.env import JobCancelled, JobEnv, JobTimeLimit
@@ -85,8 +85,8 @@ def target_recipes(names: list[str], recipe_id: str | None) -> dict[str, Recipe]
     """Return the recipes (collections) that files of these names would publish."""
     recipes: dict[str, Recipe] = {}
     for name in names:
-        recipe = get_recipe(recipe_id) if recipe_id else match_recipe(Path(name))
-        recipes[recipe.id] = recipe
+        for recipe in [get_recipe(recipe_id)] if recipe_id else match_recipes(Path(name)):
+            recipes[recipe.id] = recipe
     return recipes
 
 
