@@ -6,6 +6,7 @@ Every expected figure comes from an independent read of the agency's file with n
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -196,7 +197,7 @@ def test_granule_items_keep_their_footprint_times_and_filter(api: object) -> Non
     props = item["properties"]
     assert props["start_datetime"] == "2019-08-05T20:37:02Z"
     assert props["end_datetime"] == "2019-08-05T20:38:26Z"
-    assert props["sco:step"] == "2019-08-05T12:00:00Z"
+    assert props["sco:steps"] == ["2019-08-05T12:00:00Z"]
     assert props["sco:quality_filter"] == "sst: quality_level >= 4"
     outline = shapely.geometry.shape(item["geometry"])
     assert outline.is_valid and outline.area < 0.9 * shapely.geometry.box(*item["bbox"]).area
@@ -292,3 +293,54 @@ def test_one_file_feeds_a_collection_per_ecv() -> None:
     )  # fmt: skip
     with pytest.raises(NoRecipeError, match="several recipes match"):
         match_recipe(REPO / "data/samples" / AMSR2)
+
+
+FIRMS = "fire/fire_firms_modis_c6_nrt_global_24h_20201001.csv"
+
+
+def test_fire_detections_grid_into_daily_counts_and_summed_power(samples: Path) -> None:
+    """Per day: detections of confidence >= 30 counted and their power summed, cell by cell."""
+    with (samples / FIRMS).open(newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if int(r["confidence"]) >= 30]
+    ds = harmonise_file(samples / FIRMS, get_recipe("nasa-firms-modis-c6-fires"))
+    days = sorted({r["acq_date"] for r in rows})
+    assert [str(t)[:10] for t in ds["time_bnds"].values[:, 0]] == days
+    assert ds["frp"].attrs["cell_methods"] == "area: sum"
+    for k, day in enumerate(days):
+        mine = [r for r in rows if r["acq_date"] == day]
+        step = ds.isel(time=k)
+        assert int(step["frp_count"].sum()) == len(mine)
+        total = float(np.nansum(step["frp"].values.astype("float64")))
+        assert total == pytest.approx(sum(float(r["frp"]) for r in mine), rel=1e-5)
+    # the busiest cell of the first day, summed independently
+    first = ds.isel(time=0)
+    j, i = np.unravel_index(int(np.argmax(first["frp_count"].values)), first["frp_count"].shape)
+    south, west = -90 + 0.25 * j, -180 + 0.25 * i
+    inside = [
+        float(r["frp"])
+        for r in rows
+        if r["acq_date"] == days[0]
+        and south <= float(r["latitude"]) < south + 0.25
+        and west <= float(r["longitude"]) < west + 0.25
+    ]
+    assert int(first["frp_count"].values[j, i]) == len(inside) > 1
+    assert float(first["frp"].values[j, i]) == pytest.approx(sum(inside), rel=1e-6)
+    assert float(first["frp_std"].values[j, i]) == pytest.approx(np.std(inside), rel=1e-4)
+
+
+def test_summed_steps_merge_into_the_sum_of_their_parts(samples: Path) -> None:
+    """Two halves of the detections merged equal all of them binned at once."""
+    recipe = get_recipe("nasa-firms-modis-c6-fires")
+    path = samples / FIRMS
+    raw = open_dataset(path, "table", **recipe.reader_options)
+    half = raw.sizes["point"] // 2
+    whole = bin_granule(raw, path, recipe)
+    parts = [
+        bin_granule(raw.isel(point=s), path, recipe) for s in (slice(0, half), slice(half, None))
+    ]
+    merged = merge_steps(xr.concat(parts, dim="time", data_vars="all", coords="minimal"))
+    np.testing.assert_array_equal(merged["frp_count"].values, whole["frp_count"].values)
+    np.testing.assert_allclose(merged["frp"].values, whole["frp"].values, rtol=1e-5)
+    np.testing.assert_allclose(
+        merged["frp_std"].values, whole["frp_std"].values, rtol=1e-3, atol=1e-3
+    )

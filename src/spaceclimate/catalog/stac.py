@@ -208,7 +208,8 @@ def build_item(
         props["sco:first_time"] = iso(ds["time"].values.min())
     geometry = _polygon((bbox[0], bbox[1], bbox[2], bbox[3]))
     if COVERAGE_ATTR in ds.attrs:  # a binned level-2 granule: its own time and outline
-        props["sco:step"] = props.pop("sco:first_time", None)
+        props.pop("sco:first_time", None)
+        props["sco:steps"] = [iso(t) for t in ds["time"].values]  # the steps it feeds
         props["datetime"] = None
         props["start_datetime"], props["end_datetime"] = str(ds.attrs[COVERAGE_ATTR]).split("/")
         props["sco:processing_level"] = "L2"

@@ -255,6 +255,10 @@ class VariableSpec(_Strict):
         default=None, description="Map raw class values; every other value becomes missing."
     )
     valid_if_flag: FlagMaskSpec | None = None
+    statistic: Literal["mean", "sum"] = Field(
+        default="mean",
+        description="Binning: what a cell holds of its pixels' values (sum: e.g. fire power).",
+    )
     valid_if_quality: list[QualitySpec] = Field(
         default_factory=list, description="The product's quality tests a value must all pass."
     )

@@ -43,6 +43,10 @@ QUALITY_ATTR = "sco_quality_filter"
 STEP_GRANULES_ATTR = "sco_step_granules"
 #: Rows of a swath per footprint piece (its outline is the union of the pieces' hulls).
 FOOTPRINT_ROWS = 64
+#: Hulls covering more than this many times the cells of SCATTERED_CELL degrees the pixels
+#: fall in are not a swath's outline: the footprint is then those cells.
+SCATTERED = 4.0
+SCATTERED_CELL = 2.0
 
 
 def grid_axes(spec: BinningSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +142,7 @@ def footprint(lat: np.ndarray, lon: np.ndarray, tolerance: float) -> dict[str, A
     The swath is cut along its first axis into pieces of :data:`FOOTPRINT_ROWS` rows; each
     piece's convex hull (longitudes unwrapped around the piece's middle, so a piece crossing
     the antimeridian stays whole) is cut back into -180..180, and the pieces' union is
-    simplified to *tolerance* degrees.
+    simplified to *tolerance* degrees. Scattered points get the 2-degree cells they fall in.
     """
     lat2 = np.atleast_2d(lat.T).T if lat.ndim == 1 else lat.reshape(lat.shape[0], -1)
     lon2 = np.atleast_2d(lon.T).T if lon.ndim == 1 else lon.reshape(lon.shape[0], -1)
@@ -160,7 +164,16 @@ def footprint(lat: np.ndarray, lon: np.ndarray, tolerance: float) -> dict[str, A
                 pieces.append(part)
     if not pieces:
         return None
-    outline = shapely.union_all(pieces).simplify(tolerance, preserve_topology=True)
+    outline = shapely.union_all(pieces)
+    # scattered points (fire detections, soundings) have no swath: their hulls would cover
+    # far more than they saw, and the cells of SCATTERED_CELL degrees they fall in say it better
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    size = SCATTERED_CELL
+    cells = np.unique(np.column_stack([lon[ok] // size, lat[ok] // size]), axis=0) * size
+    if outline.area > SCATTERED * size**2 * len(cells):
+        squares = shapely.box(cells[:, 0], cells[:, 1], cells[:, 0] + size, cells[:, 1] + size)
+        outline = shapely.union_all(squares).intersection(world)
+    outline = outline.simplify(tolerance, preserve_topology=True)
     outline = shapely.set_precision(outline, 1e-4)
     return dict(json.loads(json.dumps(mapping(outline))))
 
@@ -259,11 +272,12 @@ def bin_granule(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
             spread = np.bincount(where, weights=(v - mean[where]) ** 2, minlength=size)
             std = np.sqrt(spread / count)
         attrs = dict(da.attrs)
-        attrs["cell_methods"] = "area: mean"
+        attrs["cell_methods"] = f"area: {spec.statistic}"
         attrs["ancillary_variables"] = f"{name}_count {name}_std"
         grid = (nt, ny, nx)
         dims = ("time", "lat", "lon")
-        out[name] = (dims, mean.astype("float32").reshape(grid), attrs)
+        held = mean if spec.statistic == "mean" else np.where(count > 0, mean * count, np.nan)
+        out[name] = (dims, held.astype("float32").reshape(grid), attrs)
         count_def, std_def = get_variable(f"{name}_count"), get_variable(f"{name}_std")
         out[f"{name}_count"] = (
             dims,
@@ -314,7 +328,7 @@ def merge_steps(ds: xr.Dataset) -> xr.Dataset:
 
     With ``n``, ``m`` and ``s`` each part's count, mean and standard deviation, the merged
     step has ``N = sum(n)``, ``M = sum(n m) / N`` and ``S**2 = sum(n (s**2 + (m - M)**2)) / N``:
-    the statistics of all the parts' pixels together.
+    the statistics of all the parts' pixels together (a summed variable holds ``N M``).
     """
     times = ds["time"].values
     unique = np.unique(times)
@@ -329,14 +343,18 @@ def merge_steps(ds: xr.Dataset) -> xr.Dataset:
             continue
         merged = part.isel(time=[0]).copy(deep=True)
         for name in binned:
+            summed = part[name].attrs.get("cell_methods") == "area: sum"
             n = np.asarray(part[f"{name}_count"].values, dtype="float64")
             m = np.nan_to_num(np.asarray(part[name].values, dtype="float64"))
             s = np.nan_to_num(np.asarray(part[f"{name}_std"].values, dtype="float64"))
             total = n.sum(axis=0)
             with np.errstate(invalid="ignore", divide="ignore"):
+                if summed:  # the parts' sums: their means are sum / count
+                    m = np.where(n > 0, m / np.where(n > 0, n, 1), 0.0)
                 mean = (n * m).sum(axis=0) / total
                 var = (n * (s**2 + (m - mean) ** 2)).sum(axis=0) / total
-            merged[name].values[0] = mean.astype("float32")
+            held = np.where(total > 0, mean * total, np.nan) if summed else mean
+            merged[name].values[0] = held.astype("float32")
             merged[f"{name}_count"].values[0] = total.astype("int32")
             merged[f"{name}_std"].values[0] = np.sqrt(var).astype("float32")
         steps.append(merged)

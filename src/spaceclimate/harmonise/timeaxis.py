@@ -174,6 +174,8 @@ def period_cells(times: np.ndarray, spec: TimeSpec) -> tuple[np.ndarray, np.ndar
 
 def decode_time_variable(var: xr.DataArray, file: str) -> np.ndarray:
     """A time variable's values of any shape as ``datetime64[ns]`` (NaT where missing)."""
+    if np.issubdtype(var.dtype, np.datetime64):  # a reader decoded it (text tables)
+        return np.asarray(var.values).astype("datetime64[ns]")
     attrs = dict(var.attrs)
     fills = [attrs.pop(k) for k in ("_FillValue", "missing_value") if k in attrs]
     values = np.asarray(var.values).astype("float64")

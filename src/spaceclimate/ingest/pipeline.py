@@ -280,8 +280,7 @@ class Ingestor:
             items.extend(it for it in old if it["id"] not in replaced)
         steps: dict[str, list[str]] = {}
         for item in items:
-            step = item["properties"].get("sco:step")
-            if step:
+            for step in item["properties"].get("sco:steps") or []:
                 steps.setdefault(str(step), []).append(str(item["id"]))
         ordered = {k: sorted(v) for k, v in sorted(steps.items())}
         return {STEP_GRANULES_ATTR: json.dumps(ordered)}

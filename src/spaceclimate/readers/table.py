@@ -38,12 +38,12 @@ def _times(frame: pd.DataFrame, spec: dict[str, Any], path: Path) -> tuple[np.nd
         }
         stamps = pd.to_datetime(pd.DataFrame(parts), errors="coerce")
     elif "column" in spec:
-        used = [spec["column"]]
-        stamps = pd.to_datetime(
-            frame[spec["column"]].astype(str).str.strip(),
-            format=spec.get("format"),
-            errors="coerce",
-        )
+        # one column, or several joined with spaces (a date and a time of day)
+        used = [spec["column"]] if isinstance(spec["column"], str) else list(spec["column"])
+        text = frame[used[0]].astype(str).str.strip()
+        for column in used[1:]:
+            text = text + " " + frame[column].astype(str).str.strip()
+        stamps = pd.to_datetime(text, format=spec.get("format"), errors="coerce")
     elif "decimal_year" in spec:
         used = [spec["decimal_year"]]
         numbers = pd.to_numeric(frame[spec["decimal_year"]], errors="coerce")
@@ -149,6 +149,12 @@ class TableReader:
             if numeric_na:
                 array[np.isin(array, numeric_na)] = np.nan
             data[column] = ("time", array)
+        if options.get("layout") == "points":
+            # one row a point (a detection, a sounding): a time of its own beside its values
+            points = {name: ("point", values) for name, (_dim, values) in data.items()}
+            ds = xr.Dataset({**points, "time": ("point", times)})
+            ds.attrs["source_columns"] = ",".join(frame.columns)
+            return ds
         ds = xr.Dataset(data, coords={"time": ("time", times)})
         ds = _resolve_duplicates(ds, options.get("duplicates", "error"), path)
         if options.get("sort", True):
