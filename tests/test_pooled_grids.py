@@ -1,0 +1,25 @@
+"""Gridded products pooled as they are: every valid cell equals an independent read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+
+from spaceclimate.ecv import get_recipe
+from spaceclimate.harmonise import harmonise_file
+
+AEROSOL = "aerosol/aer_esacci_aatsr_adv_l3c_daily_20000302_subset.nc"
+
+
+def test_aerosol_angstrom_exponent_equals_the_source(samples: Path) -> None:
+    with netCDF4.Dataset(samples / AEROSOL) as nc:
+        lat, lon = nc["lat"][:], nc["lon"][:]
+        want = nc["ANG550-670_mean"][0]
+    ds = harmonise_file(samples / AEROSOL, get_recipe("esa-cci-aerosol-atsr2-adv"))
+    got = ds["angstrom"].isel(time=0).sel(lat=np.asarray(lat), lon=np.asarray(lon)).values
+    assert int(np.isfinite(got).sum()) == want.count() == 28
+    np.testing.assert_allclose(got, want.filled(np.nan), rtol=1e-6)
+    assert str(ds["time_bnds"].values[0, 0])[:10] == "2000-03-02"
+    assert ds["angstrom"].attrs["standard_name"] == "angstrom_exponent_of_ambient_aerosol_in_air"
