@@ -31,6 +31,7 @@ S5P_ORBIT = "ghg/ch4_s5p_tropomi_l2_offl_20190319_orbit07407_ch4only.nc4"
 S5P_SUBSET = "ghg/ch4_s5p_tropomi_l2_offl_20190311_subset.nc4"
 ASCAT = "ocean_wind/wind_ascat_metopa_l2_25km_20150702_orbit45145.nc"
 JASON1 = "sea_level/alt_jason1_gdr_c001_p002_20020115.nc"
+SENTINEL6 = "sea_level/alt_sentinel6a_p4_l2_hr_red_nr_c014_p191_20210403.nc"
 MODIS = REPO / "data" / "refused" / "sst_modis_aqua_l2p_jpl_20190805_subset.nc"
 
 Quality = Callable[[netCDF4.Dataset], np.ndarray]
@@ -63,6 +64,13 @@ def _open_water(mask: int) -> Quality:
     return test
 
 
+def _s6_editing(group: netCDF4.Group) -> np.ndarray:
+    good = np.ones(group["ku/ssha"].shape, dtype=bool)
+    for name in ("surface_classification_flag", "ku/range_ocean_qual", "rain_flag"):
+        good &= group[name][:].filled(1) == 0
+    return good
+
+
 #: file, recipe, group, (lat, lon, value) variables, quality test, grid step (degrees).
 CASES: dict[str, tuple[str, str, str | None, tuple[str, str, str], Quality | None, float]] = {
     "viirs": (VIIRS, "noaa-navo-viirs-npp-l2p-sst", None,
@@ -84,6 +92,8 @@ CASES: dict[str, tuple[str, str, str | None, tuple[str, str, str], Quality | Non
                    ("lat", "lon", "rain_rate"), _open_water(30), 0.25),
     "ascat": (ASCAT, "eumetsat-osisaf-ascat-metopa-wind", None,
               ("lat", "lon", "wind_speed"), _ascat_qc, 0.25),
+    "sentinel6": (SENTINEL6, "eumetsat-sentinel6-p4-l2-ssha", "data_01",
+                  ("latitude", "longitude", "ku/ssha"), _s6_editing, 0.5),
     "jason1": (JASON1, "cnes-nasa-jason1-gdr-ssha", None,
                ("lat", "lon", "ssha"), _jason_editing, 0.5),
 }  # fmt: skip
@@ -92,6 +102,7 @@ VARIABLE = {
     "s5p-subset": "xch4",
     "ascat": "wind_speed",
     "jason1": "sla",
+    "sentinel6": "sla",
     "amsr2-wind": "wind_speed",
     "amsr2-vapour": "prw",
     "amsr2-cloud": "lwp",
@@ -145,7 +156,8 @@ def test_binning_conserves_the_accepted_pixels(samples: Path, case: str) -> None
 
 
 @pytest.mark.parametrize(
-    "case", ["viirs", "amsr2", "s5p-orbit", "ascat", "jason1", "amsr2-wind", "amsr2-vapour"]
+    "case",
+    ["viirs", "amsr2", "s5p-orbit", "ascat", "jason1", "sentinel6", "amsr2-wind", "amsr2-vapour"],
 )
 def test_one_cell_equals_an_independent_binning(samples: Path, case: str) -> None:
     """The fullest cell holds the mean, count and spread of exactly its pixels."""

@@ -87,9 +87,26 @@ class NetCDFReader:
         return magic.startswith(MAGIC) or (magic == b"" and path.suffix.lower() in SUFFIXES)
 
     def open(self, path: Path, **options: Any) -> xr.Dataset:
-        """Open *path*; options ``group`` (str) and ``variables`` (list of names to keep)."""
-        group = options.get("group")
-        wanted = options.get("variables")
+        """Open *path*; options ``group`` (str), ``variables`` (list of names to keep) and
+        ``also_groups`` (groups whose variables join the group's: a product whose values
+        and geolocation lie in sibling groups; the group's own names win)."""
+        ds = self._open_group(path, options.get("group"), options.get("variables"))
+        for extra in options.get("also_groups") or []:
+            other = self._open_group(path, str(extra), None)
+            try:
+                joined = {n: other.variables[n] for n in other.variables if n not in ds.variables}
+                for name, var in joined.items():
+                    for dim, size in zip(var.dims, var.shape, strict=True):
+                        if ds.sizes.get(dim, size) != size:
+                            raise corrupt(path, "NetCDF/HDF5", f"{extra}/{name}: {dim} differs")
+                ds = ds.assign(
+                    {str(n): xr.Variable(v.dims, v.values, v.attrs) for n, v in joined.items()}
+                )
+            finally:
+                other.close()
+        return ds
+
+    def _open_group(self, path: Path, group: str | None, wanted: list[str] | None) -> xr.Dataset:
         if not path.is_file():
             raise corrupt(path, "NetCDF/HDF5", "not a file")
         if not head(path).startswith(MAGIC):
