@@ -159,12 +159,17 @@ class NetCDFReader:
         """
         if not path.is_file() or not head(path).startswith(MAGIC) or _truncated(path):
             return None
-        found = _declared_netcdf(path, options.get("group"))
-        if found is None:
-            found = _declared_hdf5(path, options.get("group"))
+        found = _declared_group(path, options.get("group"))
         if found is None:
             return None
         variables, dims = found
+        for extra in options.get("also_groups") or []:  # their variables join the group's
+            joined = _declared_group(path, str(extra))
+            if joined is None:
+                return None
+            for name, var in joined[0].items():
+                variables.setdefault(name, var)
+                dims.setdefault(name, joined[1][name])
         wanted = options.get("variables")
         if wanted:
             keep = set(wanted) | {name for name, var in variables.items() if (name,) == dims[name]}
@@ -191,6 +196,11 @@ def _dtype(value: Any) -> np.dtype[Any]:
     except TypeError:
         return np.dtype(object)
     return np.dtype(object) if dtype.itemsize == 0 else dtype
+
+
+def _declared_group(path: Path, group: str | None) -> _Found | None:
+    found = _declared_netcdf(path, group)
+    return found if found is not None else _declared_hdf5(path, group)
 
 
 def _declared_netcdf(path: Path, group: str | None) -> _Found | None:
