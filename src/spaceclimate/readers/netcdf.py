@@ -99,9 +99,14 @@ class NetCDFReader:
                     for dim, size in zip(var.dims, var.shape, strict=True):
                         if ds.sizes.get(dim, size) != size:
                             raise corrupt(path, "NetCDF/HDF5", f"{extra}/{name}: {dim} differs")
-                ds = ds.assign(
+                base = ds
+                ds = base.assign(
                     {str(n): xr.Variable(v.dims, v.values, v.attrs) for n, v in joined.items()}
                 )
+                ds.set_close(base.close)  # closing the result closes the file
+            except BaseException:
+                ds.close()
+                raise
             finally:
                 other.close()
         return ds
