@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import h5py
 import netCDF4
 import numpy as np
 import pytest
@@ -356,3 +357,85 @@ def test_summed_steps_merge_into_the_sum_of_their_parts(samples: Path) -> None:
     np.testing.assert_allclose(
         merged["frp_std"].values, whole["frp_std"].values, rtol=1e-3, atol=1e-3
     )
+
+
+MLS_CO = "ghg/co_mls_aura_l2gp_v05_2021d043.he5"
+
+
+def _mls_screened(samples: Path) -> tuple[np.ndarray, ...]:
+    """Latitude, longitude, pressure and the screened CO (ppb, NaN where rejected), read
+    with h5py and screened as the MLS v5 quality document says."""
+    with h5py.File(samples / MLS_CO, "r") as f:
+        swath = f["HDFEOS/SWATHS/CO"]
+        lat = swath["Geolocation Fields/Latitude"][:].astype("float64")
+        lon = swath["Geolocation Fields/Longitude"][:].astype("float64")
+        pressure = swath["Geolocation Fields/Pressure"][:].astype("float64")
+        value = swath["Data Fields/L2gpValue"][:].astype("float64")
+        precision = swath["Data Fields/L2gpPrecision"][:]
+        status = swath["Data Fields/Status"][:]
+        quality = swath["Data Fields/Quality"][:]
+        convergence = swath["Data Fields/Convergence"][:]
+    good = (status % 2 == 0) & (quality > 1.5) & (convergence < 1.03)
+    keep = good[:, None] & (precision > 0) & (value != -999.99)
+    return lat, lon, pressure, np.where(keep, value * 1e9, np.nan)
+
+
+def test_profiles_keep_their_levels_and_a_z_query_reads_one(api: object, samples: Path) -> None:
+    """An EDR position query with z equals the mean of the screened profiles of its cell."""
+    lat, lon, pressure, co = _mls_screened(samples)
+    level = int(np.argmin(np.abs(pressure - 10.0)))  # the 10 hPa level
+    assert pressure[level] == pytest.approx(10.0)
+    # the cell of 5 degrees holding most screened profiles at 10 hPa
+    valid = np.isfinite(co[:, level])
+    cells = np.floor((lat + 90) / 5).astype(int) * 72 + np.floor((lon + 180) / 5).astype(int)
+    best = np.bincount(cells[valid], minlength=72 * 36).argmax()
+    j, i = divmod(int(best), 72)
+    mine = co[:, level][valid & (cells == best)]
+    assert mine.size > 1
+    centre = (-180 + 5 * i + 2.5, -90 + 5 * j + 2.5)
+    r = api.get(  # type: ignore[attr-defined]
+        "/edr/collections/nasa-aura-mls-co/position",
+        params={
+            "coords": f"POINT({centre[0]} {centre[1]})",
+            "z": "10",
+            "parameter-name": "co,co_count",
+        },
+    )
+    assert r.status_code == 200, r.text[:300]
+    body = r.json()
+    assert body["domain"]["axes"]["z"]["values"] == [pytest.approx(10.0)]
+    assert body["ranges"]["co_count"]["values"][0] == mine.size
+    assert body["ranges"]["co"]["values"][0] == pytest.approx(mine.mean(), rel=1e-5)
+    doc = api.get("/stac/collections/nasa-aura-mls-co").json()  # type: ignore[attr-defined]
+    plev = doc["cube:dimensions"]["plev"]
+    assert plev["type"] == "spatial" and plev["axis"] == "z" and plev["unit"] == "hPa"
+    useful = pressure[(pressure >= 0.00099) & (pressure <= 216)]
+    assert plev["values"] == pytest.approx(list(useful), rel=1e-6)
+
+
+def test_profile_binning_conserves_every_level(samples: Path) -> None:
+    lat, lon, pressure, co = _mls_screened(samples)
+    ds = harmonise_file(samples / MLS_CO, get_recipe("nasa-aura-mls-co"))
+    assert ds["co"].dims == ("time", "plev", "lat", "lon")
+    assert ds["plev"].attrs["positive"] == "down" and ds["plev"].attrs["axis"] == "Z"
+    useful = np.flatnonzero((pressure >= 0.00099) & (pressure <= 216))
+    for k, source_level in enumerate(useful):
+        values = co[:, source_level]
+        values = values[np.isfinite(values)]
+        count = ds["co_count"].isel(time=0, plev=k).values.astype("float64")
+        assert int(count.sum()) == values.size
+        if values.size:
+            means = np.nan_to_num(ds["co"].isel(time=0, plev=k).values.astype("float64"))
+            assert (count * means).sum() / count.sum() == pytest.approx(values.mean(), rel=1e-5)
+
+
+def test_profile_tiles_draw_one_level(api: object) -> None:
+    """Tiles of a profile product draw the level asked for (the nearest), a map per level."""
+    get = api.get  # type: ignore[attr-defined]
+    at_10 = get("/tiles/nasa-aura-mls-co/co/1/0/0.png", params={"level": "10"})
+    near_10 = get("/tiles/nasa-aura-mls-co/co/1/0/0.png", params={"level": "10.4"})
+    high = get("/tiles/nasa-aura-mls-co/co/1/0/0.png", params={"level": "0.01"})
+    assert at_10.status_code == near_10.status_code == high.status_code == 200
+    assert at_10.content == near_10.content != high.content
+    flat = get("/tiles/ukmo-ostia-sst-daily/sst/1/0/0.png", params={"level": "3"})
+    assert flat.status_code == 400 and "no vertical levels" in flat.json()["detail"]

@@ -81,6 +81,17 @@ def cube_dimensions(ds: xr.Dataset, grid_type: str, time_step: str | None = None
             }
     for dim in ds.dims:
         if dim not in dims and dim != "bnds":
+            attrs = ds[dim].attrs if dim in ds.coords else {}
+            if attrs.get("axis") == "Z":  # a vertical axis (pressure levels of profiles)
+                values = [float(v) for v in ds[dim].values]
+                dims[str(dim)] = {
+                    "type": "spatial",
+                    "axis": "z",
+                    "extent": [min(values), max(values)],
+                    "values": values,
+                    "unit": attrs.get("units"),
+                }
+                continue
             dims[str(dim)] = {"type": "other", "values": [str(v) for v in ds[dim].values]}
     return dims
 

@@ -145,6 +145,11 @@ class TimeSpec(_Strict):
     anchor: Literal["start", "center"] = Field(
         default="start", description="Where in its period the source's stamp lies."
     )
+    units: str | None = Field(
+        default=None,
+        description="CF units of the time variable when the file's are not CF "
+        "(Aura MLS: 'seconds since 1993-01-01').",
+    )
     bounds: Literal["period", "source", "midpoints"] = Field(
         default="period", description="Where each step's cell (time_bnds) comes from."
     )
@@ -184,6 +189,7 @@ class QualitySpec(_Strict):
     min: float | None = None
     above: float | None = None
     max: float | None = Field(default=None, description="Keep values at or below (flags: 0).")
+    below: float | None = Field(default=None, description="Keep values strictly below.")
     if_missing: Literal["refuse", "keep"] = "refuse"
 
     def describe(self) -> str:
@@ -192,13 +198,28 @@ class QualitySpec(_Strict):
             return f"{self.variable} >= {self.min:g}"
         if self.above is not None:
             return f"{self.variable} > {self.above:g}"
+        if self.below is not None:
+            return f"{self.variable} < {self.below:g}"
         return f"{self.variable} <= {self.max:g}"
 
     @model_validator(mode="after")
     def _check(self) -> QualitySpec:
-        if sum(v is not None for v in (self.min, self.above, self.max)) != 1:
-            raise ValueError("a quality test needs exactly one of 'min', 'above' and 'max'")
+        if sum(v is not None for v in (self.min, self.above, self.max, self.below)) != 1:
+            raise ValueError("a quality test needs one of 'min', 'above', 'max' and 'below'")
         return self
+
+
+class LevelSpec(_Strict):
+    """The vertical axis of a profile product: binning keeps its levels (within a range)."""
+
+    dim: str = Field(description="Source dimension of the levels (MLS: nLevels).")
+    coordinate: str = Field(description="Source variable of the levels' values (Pressure).")
+    name: str = Field(default="plev", pattern=r"^[a-z][a-z0-9_]*$")
+    standard_name: str = "air_pressure"
+    units: str = Field(default="hPa", description="Units of the source's level values.")
+    positive: Literal["up", "down"] = "down"
+    min: float | None = Field(default=None, description="Keep levels at or above this value.")
+    max: float | None = Field(default=None, description="Keep levels at or below this value.")
 
 
 class BinningSpec(_Strict):
@@ -214,6 +235,9 @@ class BinningSpec(_Strict):
     resolution: float = Field(gt=0, le=10, description="Cell size in degrees.")
     bbox: tuple[float, float, float, float] = Field(
         default=(-180.0, -90.0, 180.0, 90.0), description="Extent of the grid (lon/lat)."
+    )
+    levels: LevelSpec | None = Field(
+        default=None, description="Profiles: each level binned apart (a vertical axis)."
     )
 
     @model_validator(mode="after")

@@ -27,7 +27,7 @@ import xarray as xr
 from shapely.geometry import box, mapping
 
 from spaceclimate.ecv import get_variable
-from spaceclimate.ecv.models import BinningSpec, QualitySpec, Recipe
+from spaceclimate.ecv.models import BinningSpec, LevelSpec, QualitySpec, Recipe
 from spaceclimate.errors import GridError, InputError
 from spaceclimate.harmonise.attrs import SOURCE_ATTR, TIME_ATTRS
 from spaceclimate.harmonise.grid import LAT_ATTRS, LON_ATTRS
@@ -94,10 +94,59 @@ def _on_pixels(var: xr.DataArray, pixels: xr.DataArray, what: str, file: str) ->
     return np.asarray(var.transpose(*pixels.dims).values)
 
 
+def _levels(
+    raw: xr.Dataset, recipe: Recipe, file: str
+) -> tuple[LevelSpec | None, np.ndarray, np.ndarray]:
+    """The recipe's vertical levels kept (indices into the source's) and their values."""
+    assert recipe.binning is not None
+    spec = recipe.binning.levels
+    if spec is None:
+        return None, np.zeros(1, dtype="int64"), np.zeros(0)
+    if spec.coordinate not in raw.variables:
+        raise InputError(f"{file}: level variable {spec.coordinate!r} not found")
+    values = _decoded(raw[spec.coordinate])
+    if values.ndim != 1 or raw[spec.coordinate].dims != (spec.dim,):
+        raise GridError(f"{file}: levels {spec.coordinate!r} are not a 1-D axis of {spec.dim!r}")
+    keep = np.isfinite(values)
+    with np.errstate(invalid="ignore"):
+        if spec.min is not None:
+            keep &= values >= spec.min
+        if spec.max is not None:
+            keep &= values <= spec.max
+    kept = np.flatnonzero(keep)
+    if not len(kept):
+        raise InputError(f"{file}: no level of {spec.coordinate!r} lies in the recipe's range")
+    return spec, kept, values[kept]
+
+
+def _on_values(
+    var: xr.DataArray,
+    pixels: xr.DataArray,
+    levels: LevelSpec | None,
+    kept: np.ndarray,
+    what: str,
+    file: str,
+) -> np.ndarray:
+    """*var* laid out as the values binned: the pixels' shape and a last axis of levels (one
+    level when the product has none); a variable without the level axis is repeated."""
+    if levels is None or levels.dim not in var.dims:
+        return _on_pixels(var, pixels, what, file)[..., None]
+    var = _squeezed(var)
+    if set(var.dims) != {*pixels.dims, levels.dim}:
+        raise GridError(f"{file}: {what} has dimensions {tuple(map(str, var.dims))}")
+    return np.asarray(var.transpose(*pixels.dims, levels.dim).values)[..., kept]
+
+
 def quality_accepts(
-    raw: xr.Dataset, test: QualitySpec, pixels: xr.DataArray, file: str
+    raw: xr.Dataset,
+    test: QualitySpec,
+    pixels: xr.DataArray,
+    file: str,
+    levels: LevelSpec | None = None,
+    kept: np.ndarray | None = None,
 ) -> Any | None:
-    """Where the product's quality test accepts a pixel (a boolean array of the pixels).
+    """Where the product's quality test accepts a value: a boolean array of the pixels' shape
+    and a last axis of levels (one when the product has none).
 
     None when the file lacks the quality variable and the recipe keeps such files.
     """
@@ -108,14 +157,18 @@ def quality_accepts(
             f"{file}: quality variable {test.variable!r} not found, so the product's quality "
             f"filter ({test.describe()}) cannot be applied"
         )
-    quality = _on_pixels(
-        raw[test.variable].copy(data=_decoded(raw[test.variable])), pixels, test.variable, file
+    source = raw[test.variable]
+    kept = np.zeros(1, dtype="int64") if kept is None else kept
+    quality = _on_values(
+        source.copy(data=_decoded(source)), pixels, levels, kept, test.variable, file
     )
     with np.errstate(invalid="ignore"):
         if test.min is not None:
             return quality >= test.min
         if test.above is not None:
             return quality > test.above
+        if test.below is not None:
+            return quality < test.below
         return quality <= test.max
 
 
@@ -194,6 +247,9 @@ def pixel_steps(
     if name and not recipe.time.from_filename and name in raw.variables:
         var = _squeezed(raw[name])
         if var.ndim and set(var.dims) == set(pixels.dims):
+            if recipe.time.units:  # the file's are not CF (MLS: TAI seconds since 1993)
+                var = var.copy()
+                var.attrs = {**var.attrs, "units": recipe.time.units}
             times = decode_time_variable(var.transpose(*pixels.dims), file)
         else:
             times = None
@@ -244,8 +300,14 @@ def bin_granule(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
         iy[lat == lat_edges[-1]] = ny - 1
         ix[lon == lon_edges[-1]] = nx - 1
         inside = (iy >= 0) & (iy < ny) & (ix >= 0) & (ix < nx) & (step >= 0)  # False where NaN
-    cell = np.where(inside, (step * ny + iy) * nx + ix, 0).astype("int64")
-    size = nt * ny * nx
+    levels, kept, level_values = _levels(raw, recipe, file)
+    nz = len(kept)
+    depth = np.arange(nz, dtype="int64")  # the level of each value (last axis)
+    with np.errstate(invalid="ignore"):
+        flat = (step[..., None] * nz + depth) * ny + iy[..., None]
+        cell = np.where(inside[..., None], flat * nx + ix[..., None], 0).astype("int64")
+    inside = np.broadcast_to(inside[..., None], cell.shape)
+    size = nt * nz * ny * nx
 
     out: dict[str, tuple[tuple[str, ...], np.ndarray, dict[str, Any]]] = {}
     tested: FlagTests = {}
@@ -253,13 +315,13 @@ def bin_granule(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
     for name, spec in recipe.variables.items():
         target = get_variable(name)
         da = decode_variable(raw, name, spec, target, file, tested)
-        values = _on_pixels(da, pixels, name, file).astype("float64")
+        values = _on_values(da, pixels, levels, kept, name, file).astype("float64")
         masked = outliers_masked(values, target, file, name)  # wrong units are refused here
         if masked is not None:
             values = masked
         keep = inside & np.isfinite(values)
         for test in spec.valid_if_quality:
-            accepted = quality_accepts(raw, test, pixels, file)
+            accepted = quality_accepts(raw, test, pixels, file, levels, kept)
             if accepted is None:
                 filters.append(f"{name}: not applied ({test.variable} absent from the file)")
             else:
@@ -274,8 +336,10 @@ def bin_granule(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
         attrs = dict(da.attrs)
         attrs["cell_methods"] = f"area: {spec.statistic}"
         attrs["ancillary_variables"] = f"{name}_count {name}_std"
-        grid = (nt, ny, nx)
-        dims = ("time", "lat", "lon")
+        grid: tuple[int, ...] = (nt, ny, nx)
+        dims: tuple[str, ...] = ("time", "lat", "lon")
+        if levels is not None:
+            grid, dims = (nt, nz, ny, nx), ("time", levels.name, "lat", "lon")
         held = mean if spec.statistic == "mean" else np.where(count > 0, mean * count, np.nan)
         out[name] = (dims, held.astype("float32").reshape(grid), attrs)
         count_def, std_def = get_variable(f"{name}_count"), get_variable(f"{name}_std")
@@ -300,9 +364,22 @@ def bin_granule(raw: xr.Dataset, path: Path, recipe: Recipe) -> xr.Dataset:
 
     lat_c = (lat_edges[:-1] + lat_edges[1:]) / 2
     lon_c = (lon_edges[:-1] + lon_edges[1:]) / 2
+    coords: dict[str, Any] = {}
+    if levels is not None:
+        coords[levels.name] = (
+            levels.name,
+            level_values,
+            {
+                "standard_name": levels.standard_name,
+                "units": levels.units,
+                "positive": levels.positive,
+                "axis": "Z",
+            },
+        )
     ds = xr.Dataset(
         out,
         coords={
+            **coords,
             "time": ("time", stamps, dict(TIME_ATTRS)),
             "lat": ("lat", lat_c, dict(LAT_ATTRS)),
             "lon": ("lon", lon_c, dict(LON_ATTRS)),

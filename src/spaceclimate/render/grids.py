@@ -131,6 +131,15 @@ class TileGrid:
             np.asarray(root["time"].values) if "time" in root.dims else None
         )
         self.data_vars = {str(k): tuple(str(d) for d in v.dims) for k, v in root.data_vars.items()}
+        #: The vertical axis of profile products (pressure levels) and its values, if any.
+        self.vertical: tuple[str, np.ndarray] | None = next(
+            (
+                (str(d), np.asarray(root[d].values, dtype="float64"))
+                for d in root.dims
+                if d in root.coords and root[d].attrs.get("axis") == "Z"
+            ),
+            None,
+        )
         self.levels = [self._level(0, 1, cube, root)]
         for ov in read_overview_levels(cube):
             path = overview_path(cube, ov.level)

@@ -43,3 +43,16 @@ def pick_time(grid: TileGrid, text: str | None) -> int | None:
         target = target + np.timedelta64(12, "h")
     diffs = np.abs(grid.times.astype("datetime64[ns]") - target)
     return int(np.argmin(diffs))
+
+
+def pick_level(grid: TileGrid, value: float | None) -> int | None:
+    """The index of the level nearest *value* on the grid's vertical axis (None: no axis)."""
+    if grid.vertical is None:
+        if value is not None:
+            raise InputError("parameter 'level': this collection has no vertical levels")
+        return None
+    if value is None:
+        return 0
+    if not np.isfinite(value):
+        raise InputError("parameter 'level': not a finite number")
+    return int(np.argmin(np.abs(grid.vertical[1] - value)))

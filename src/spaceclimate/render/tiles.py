@@ -48,6 +48,7 @@ class TileRequest:
     z: int
     x: int
     y: int
+    level: int | None = None  # the index of a vertical level, for profile products
 
 
 def encode_png(rgba: np.ndarray) -> bytes:
@@ -77,7 +78,9 @@ class TileRenderer:
 
     def __init__(self) -> None:
         self.grids: LRUCache[str, TileGrid] = LRUCache(GRID_CACHE_SIZE)
-        self.slices: ArrayCache[tuple[str, str, int | None, int]] = ArrayCache(SLICE_CACHE_BYTES)
+        self.slices: ArrayCache[tuple[str, str, int | None, int, int | None]] = ArrayCache(
+            SLICE_CACHE_BYTES
+        )
         self.pngs: LRUCache[TileRequest, bytes] = LRUCache(PNG_CACHE_SIZE)
 
     def grid(self, cube: CubeLocation, href: str) -> TileGrid:
@@ -95,18 +98,21 @@ class TileRenderer:
         variable: str,
         time_index: int | None,
         window: tuple[int, int, int, int],
+        vertical: int | None = None,
     ) -> tuple[np.ndarray, int, int]:
         """Return ``(values, row0, col0)``: a 2-D float array covering *window* at *level*.
 
         Whole slices are read once and cached when small enough; otherwise only the window.
         """
-        key = (grid.key, variable, time_index, level.level)
+        key = (grid.key, variable, time_index, level.level, vertical)
         whole = self.slices.get(key)
         if whole is not None:
             return whole, 0, 0
         da = level.dataset[variable]
         if time_index is not None:
             da = da.isel(time=time_index)
+        if vertical is not None and grid.vertical is not None:
+            da = da.isel({grid.vertical[0]: vertical})
         rows, cols = level.shape
         if rows * cols * da.dtype.itemsize <= MAX_CACHED_SLICE_BYTES:
             whole = np.asarray(da.values, dtype=np.float32)
@@ -120,6 +126,9 @@ class TileRenderer:
         """Return the tile's values (NaN outside the data) and the level read, or None."""
         dims = grid.variable_dims(request.variable)
         extra = [d for d in dims if d not in ("time", grid.row_dim, grid.col_dim)]
+        vertical = None
+        if grid.vertical is not None and extra == [grid.vertical[0]]:
+            extra, vertical = [], request.level or 0  # a map per level (the first by default)
         if extra or grid.row_dim not in dims or grid.col_dim not in dims:
             raise InputError(
                 f"parameter 'variable': {request.variable!r} has dimensions {list(dims)}; "
@@ -130,7 +139,7 @@ class TileRenderer:
         if imap.window is None:
             return None
         time_index = request.time_index if "time" in dims else None
-        data, r0, c0 = self.read(grid, level, request.variable, time_index, imap.window)
+        data, r0, c0 = self.read(grid, level, request.variable, time_index, imap.window, vertical)
         rows = np.clip(imap.rows - r0, 0, data.shape[0] - 1)
         cols = np.clip(imap.cols - c0, 0, data.shape[1] - 1)
         values = data[rows, cols]

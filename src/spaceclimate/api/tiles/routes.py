@@ -22,7 +22,7 @@ from spaceclimate.render.colormaps import (
     parse_rescale,
 )
 from spaceclimate.render.grids import TileGrid
-from spaceclimate.render.layers import is_gridded, iso, pick_time
+from spaceclimate.render.layers import is_gridded, iso, pick_level, pick_time
 from spaceclimate.render.legend import Display, legend_json, legend_png
 from spaceclimate.render.mercator import MERCATOR_MAX_LAT, check_tile, zoom_for_cell
 from spaceclimate.render.tiles import TileRenderer, TileRequest
@@ -112,6 +112,12 @@ def not_modified(request: Request, etag: str) -> bool:
     return any(t.strip().removeprefix("W/") in (etag, "*") for t in header.split(",") if t)
 
 
+LEVEL_DOC = (
+    "Vertical level of a profile product, in the units of its vertical axis (e.g. 10 for "
+    "10 hPa): the nearest level is drawn; the first level when not given."
+)
+
+
 def build(ctx: HubContext) -> APIRouter:
     """Return the tiles router."""
     router = APIRouter()
@@ -192,6 +198,7 @@ def build(ctx: HubContext) -> APIRouter:
         datetime: str | None = Query(None, description=DATETIME_DOC),
         colormap: str | None = Query(None, description=COLORMAP_DOC),
         rescale: str | None = Query(None, description=RESCALE_DOC),
+        level: float | None = Query(None, description=LEVEL_DOC),
         *,
         ctx: Context,
     ) -> Response:
@@ -200,7 +207,10 @@ def build(ctx: HubContext) -> APIRouter:
         lay = layer(ctx, cid, variable)
         sty = style(lay, colormap, rescale, datetime)
         time_index = pick_time(lay.grid, datetime)
-        req = TileRequest(lay.href, variable, time_index, sty.colormap, sty.vmin, sty.vmax, z, x, y)
+        index = pick_level(lay.grid, level)
+        req = TileRequest(
+            lay.href, variable, time_index, sty.colormap, sty.vmin, sty.vmax, z, x, y, index
+        )
         etag = etag_of(req)
         headers = {"Cache-Control": TILE_CACHE_CONTROL, "ETag": etag}
         if not_modified(request, etag):
