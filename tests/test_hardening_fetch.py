@@ -39,7 +39,7 @@ from fastapi.testclient import TestClient
 
 from spaceclimate.api import create_app
 from spaceclimate.config import DEFAULT_MAX_VARIABLE_BYTES, Settings
-from spaceclimate.ecv import match_recipe
+from spaceclimate.ecv import match_recipe, match_recipes
 from spaceclimate.errors import DecodedSizeError, FetchError, InputError, TooLargeError
 from spaceclimate.ingest import Ingestor
 from spaceclimate.net import AllowList, Fetcher, FetchPolicy, is_public
@@ -752,9 +752,15 @@ def _samples() -> list[Path]:
     )
 
 
+def _kind(dtype: np.dtype) -> object:
+    """A dtype as declared before reading: text of variable length has no width until read
+    (declared as objects, opened as fixed-width text)."""
+    return "text" if dtype.kind in "OU" else dtype
+
+
 @pytest.mark.parametrize("sample", _samples(), ids=lambda p: p.name)
 def test_every_sample_is_within_the_default_and_declared_as_opened(sample: Path) -> None:
-    recipe = match_recipe(sample)
+    recipe = match_recipes(sample)[0]  # recipes sharing a file read it alike
     reader = guess_reader(sample)
     options = dict(recipe.reader_options) if recipe.reader == reader.name else {}
     check_decoded_size(sample, reader.name, DEFAULT_MAX_VARIABLE_BYTES, **options)
@@ -764,8 +770,10 @@ def test_every_sample_is_within_the_default_and_declared_as_opened(sample: Path)
     assert declared is not None
     ds = reader.open(sample, **options)
     try:
-        opened = {str(k): (tuple(v.shape), v.dtype) for k, v in ds.variables.items()}
+        opened = {str(k): (tuple(v.shape), _kind(v.dtype)) for k, v in ds.variables.items()}
     finally:
         ds.close()
-    assert {k: (v.shape, v.dtype) for k, v in declared.items()} == {k: opened[k] for k in declared}
+    assert {k: (v.shape, _kind(v.dtype)) for k, v in declared.items()} == {
+        k: opened[k] for k in declared
+    }
     assert {k for k, (shape, _dtype) in opened.items() if shape} <= set(declared)

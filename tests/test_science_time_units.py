@@ -295,7 +295,14 @@ def test_aquarius_week_is_its_map_time_range(hub_home: Path, samples: Path) -> N
 def test_every_collection_stamps_its_steps_at_the_middle_of_their_cells(hub_home: Path) -> None:
     """One rule for every harmonised collection (GRACE keeps its solutions' own times)."""
     monthly = []
+    catalog = open_catalog(hub_settings(hub_home).resolved_catalog_url)
+    try:
+        published = {doc["id"] for doc in catalog.list_collections()}
+    finally:
+        catalog.close()
     for recipe in list_recipes().values():
+        if recipe.id not in published:
+            continue  # a recipe whose bundled file is refused (data/refused)
         cube = hub_cube(hub_home, recipe.id)
         if "time" not in cube.dims:
             continue
