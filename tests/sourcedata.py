@@ -18,8 +18,9 @@ OSTIA_DAYS = ("20170605", "20170606", "20170607")
 #: ASCAT wind swath, a Jason-1 along-track pass), and 3 more references (Mauna Loa CO2, NOAA
 #: global CH4, an ERA5 2 m temperature field) beside the ERSST one, and 4 more collections of
 #: the AMSR2 file (wind, water vapour, cloud liquid water, rain rate), the FIRMS fires and the
-#: Aerosol CCI Angstrom exponent, a Sentinel-6 along-track pass, Aura MLS CO profiles.
-BUNDLED_COLLECTIONS = 38
+#: Aerosol CCI Angstrom exponent, a Sentinel-6 along-track pass, Aura MLS CO profiles, OCO-2
+#: soundings, the two Ozone Watch indices and the two records of the EPA sea level indicator.
+BUNDLED_COLLECTIONS = 43
 
 
 def ostia_source(samples: Path, name: str = "analysed_sst") -> tuple[np.ndarray, ...]:

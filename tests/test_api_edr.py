@@ -46,6 +46,10 @@ GRIDLESS = {
     "rutgers-snow-cover-extent",
     "scripps-noaa-mlo-co2",
     "noaa-gml-ch4-global",
+    "epa-sea-level-csiro",
+    "epa-sea-level-noaa",
+    "nasa-ozonewatch-sh-hole-area",
+    "nasa-ozonewatch-sh-min-ozone",
 }
 SMALL_LIMIT = 100_000
 

@@ -439,3 +439,24 @@ def test_profile_tiles_draw_one_level(api: object) -> None:
     assert at_10.content == near_10.content != high.content
     flat = get("/tiles/ukmo-ostia-sst-daily/sst/1/0/0.png", params={"level": "3"})
     assert flat.status_code == 400 and "no vertical levels" in flat.json()["detail"]
+
+
+OCO2 = "ghg/xco2_oco2_lite_soundings_california_2014-2017.csv"
+
+
+def test_soundings_bin_monthly_on_a_regional_grid(samples: Path) -> None:
+    """Each month's soundings: counted and averaged, the count-weighted mean conserved."""
+    with (samples / OCO2).open(newline="") as fh:
+        rows = [(int(r["Year"]), int(r["Month"]), float(r["Xco2"])) for r in csv.DictReader(fh)]
+    ds = harmonise_file(samples / OCO2, get_recipe("nasa-oco2-xco2-california"))
+    months = sorted({(y, m) for y, m, _ in rows})
+    starts = [str(t)[:7] for t in ds["time_bnds"].values[:, 0]]
+    assert starts == [f"{y}-{m:02d}" for y, m in months]
+    assert ds.sizes["lat"] == 48 and ds.sizes["lon"] == 52  # 31-43N, 126-113W at 0.25
+    for k, (y, m) in enumerate(months):
+        mine = np.array([v for yy, mm, v in rows if (yy, mm) == (y, m)])
+        count = ds["xco2_count"].isel(time=k).values.astype("float64")
+        means = np.nan_to_num(ds["xco2"].isel(time=k).values.astype("float64"))
+        assert int(count.sum()) == mine.size
+        assert (count * means).sum() / count.sum() == pytest.approx(mine.mean(), rel=1e-6)
+    assert "not applied" in str(ds.attrs["sco_quality_filter"])

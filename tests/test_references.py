@@ -20,6 +20,7 @@ REFERENCES = {
     "noaa-ersst-v5": "in-situ",
     "scripps-noaa-mlo-co2": "in-situ",
     "noaa-gml-ch4-global": "in-situ",
+    "epa-sea-level-csiro": "in-situ",
     "ecmwf-era5-conus-t2m": "reanalysis",
 }
 
@@ -41,7 +42,7 @@ def test_references_are_marked_and_counted_apart(api: Any) -> None:
     assert {k for c, k in kinds.items() if c not in REFERENCES} == {"satellite"}
     held = api.get("/").json()["sco:holdings"]
     assert held["satellite"]["collections"] == len(kinds) - len(REFERENCES)
-    assert held["in-situ"]["collections"] == 3 and held["reanalysis"]["collections"] == 1
+    assert held["in-situ"]["collections"] == 4 and held["reanalysis"]["collections"] == 1
     satellite_ecvs = {d["sco:ecv"] for d in docs if d["id"] in kinds and d["id"] not in REFERENCES}
     assert held["satellite"]["ecvs"] == sorted(satellite_ecvs)
     assert "Scripps" not in held["satellite"]["agencies"]
@@ -96,3 +97,34 @@ def test_era5_reanalysis_cell_equals_the_source(api: Any, samples: Path) -> None
     assert r.status_code == 200, r.text[:300]
     value = r.json()["ranges"]["tas"]["values"][0]
     assert value == pytest.approx(expected, abs=1e-3)
+
+
+def test_epa_indicator_feeds_an_in_situ_and_a_satellite_record(api: Any, samples: Path) -> None:
+    """One CSV, two collections: tide gauges (in situ) and altimetry, inches to millimetres."""
+    with (samples / "sea_level" / "gmsl_epa_csiro_noaa_annual_1880-2023.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    for cid, column, kind in (
+        ("epa-sea-level-csiro", "CSIRO Adjusted Sea Level", "in-situ"),
+        ("epa-sea-level-noaa", "NOAA Adjusted Sea Level", "satellite"),
+    ):
+        doc = api.get(f"/stac/collections/{cid}").json()
+        assert doc["sco:kind"] == kind
+        got = _netcdf(api, cid)["gmsl"]
+        assert got.attrs["units"] == "mm"
+        want = [float(r[column]) * 25.4 if r[column] else np.nan for r in rows]
+        np.testing.assert_allclose(got.values, want, rtol=1e-6)
+        assert [str(t)[:4] for t in got["time"].values] == [r["Year"] for r in rows]
+
+
+def test_ozone_hole_indices_equal_the_source_tables(api: Any, samples: Path) -> None:
+    """Yearly indices; 1995 missing; minimum ozone published in DU, stored in mol m-2."""
+    for cid, name, var, factor in (
+        ("nasa-ozonewatch-sh-hole-area", "hole_area", "ozone_hole_area", 1.0),
+        ("nasa-ozonewatch-sh-min-ozone", "min_ozone", "toz_min", 4.4615e-4),
+    ):
+        text = (samples / "ozone" / f"o3_nasa_ozonewatch_sh_{name}_1979-2020.txt").read_text()
+        rows = [ln.split() for ln in text.splitlines()[6:] if ln.strip()]
+        got = _netcdf(api, cid)[var]
+        want = [np.nan if float(r[1]) == -9999.0 else float(r[1]) * factor for r in rows]
+        np.testing.assert_allclose(got.values, want, rtol=1e-6)
+        assert np.isnan(got.sel(time="1995").item())
