@@ -19,8 +19,9 @@ OSTIA_DAYS = ("20170605", "20170606", "20170607")
 #: global CH4, an ERA5 2 m temperature field) beside the ERSST one, and 4 more collections of
 #: the AMSR2 file (wind, water vapour, cloud liquid water, rain rate), the FIRMS fires and the
 #: Aerosol CCI Angstrom exponent, a Sentinel-6 along-track pass, Aura MLS CO profiles, OCO-2
-#: soundings, the two Ozone Watch indices and the two records of the EPA sea level indicator.
-BUNDLED_COLLECTIONS = 43
+#: soundings, the two Ozone Watch indices, the two records of the EPA sea level indicator and the
+#: ocean-colour CCI absorption at 443 nm.
+BUNDLED_COLLECTIONS = 44
 
 
 def ostia_source(samples: Path, name: str = "analysed_sst") -> tuple[np.ndarray, ...]:

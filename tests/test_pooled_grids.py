@@ -23,3 +23,17 @@ def test_aerosol_angstrom_exponent_equals_the_source(samples: Path) -> None:
     np.testing.assert_allclose(got, want.filled(np.nan), rtol=1e-6)
     assert str(ds["time_bnds"].values[0, 0])[:10] == "2000-03-02"
     assert ds["angstrom"].attrs["standard_name"] == "angstrom_exponent_of_ambient_aerosol_in_air"
+
+
+OC_IOP = "ocean_colour/oc_esacci_iop_adg_monthly_200505_4km_subset.nc"
+
+
+def test_ocean_colour_absorption_equals_the_source(samples: Path) -> None:
+    with netCDF4.Dataset(samples / OC_IOP) as nc:
+        lat, lon = nc["lat"][:], nc["lon"][:]
+        want = nc["adg_443"][0]
+    ds = harmonise_file(samples / OC_IOP, get_recipe("esa-cci-oc-iop-adg"))
+    got = ds["adg443"].isel(time=0).sel(lat=np.asarray(lat), lon=np.asarray(lon)).values
+    assert int(np.isfinite(got).sum()) == want.count() > 60_000
+    np.testing.assert_allclose(got, want.filled(np.nan), rtol=1e-6)
+    assert [str(t)[:10] for t in ds["time_bnds"].values[0]] == ["2005-05-01", "2005-06-01"]
