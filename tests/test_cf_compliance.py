@@ -50,6 +50,7 @@ ACDD_KNOWN = {
     "nasa-oco2-xco2-california": (0.87, "a column: no vertical level; no e-mail in the extract"),
     "nasa-ozonewatch-sh-hole-area": (0.78, "index series: no lat/lon, no standard name, no level"),
     "nasa-ozonewatch-sh-min-ozone": (0.78, "index series: no lat/lon, no standard name, no level"),
+    "esa-cci-oc-iop-adg": (0.89, "optical layer: no vertical level"),
     "esa-cci-ozone-tc": (0.88, "total column: no vertical level; sd has no standard name"),
     "esa-olci-c2rcc-north-sea": (0.84, "optical layer: no vertical level; no time resolution"),
     "nasa-grace-ice-mass-antarctica": (0.77, "area-mean series without standard names"),
