@@ -344,6 +344,20 @@ def test_box_gives_area_weighted_mean_series(
     guard.assert_clean()
 
 
+def test_profile_map_has_a_level_choice(laptop: tuple[Page, Guard], live_hub: str) -> None:
+    """A profile product's map offers its pressure levels; the tiles follow the choice."""
+    page, _guard = laptop
+    goto(page, live_hub, "#/map/nasa-aura-mls-co")
+    wait_basemap(page, "viewer-map")
+    level = page.get_by_label("Level", exact=True)
+    options = level.locator("option").all_inner_texts()
+    assert len(options) == 27 and options[0] == "215.4 hPa" and "10 hPa" in options
+    wait_tiles(page, "viewer-map", "level=215.4")
+    level.select_option(label="10 hPa")
+    wait_tiles(page, "viewer-map", "level=10")  # the last parameter of the tile URLs
+    assert "lvl=10" in page.url
+
+
 def test_sea_ice_map_is_polar_stereographic(
     laptop: tuple[Page, Guard], live_hub: str, settings: Settings
 ) -> None:

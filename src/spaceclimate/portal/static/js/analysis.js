@@ -18,11 +18,12 @@ export function wrapLon(lon) {
  * The time series (or single value) of one variable at the cell nearest (lon, lat).
  * Returns {times, values, units, lon, lat} (times empty for static collections).
  */
-export async function pointSeries(cid, variable, lon, lat, { datetime, signal } = {}) {
+export async function pointSeries(cid, variable, lon, lat, { datetime, z, signal } = {}) {
   const cov = await getJSON(`/edr/collections/${encodeURIComponent(cid)}/position`, {
     coords: `POINT(${lon.toFixed(4)} ${lat.toFixed(4)})`,
     "parameter-name": variable,
     datetime,
+    z: z === undefined || z === null ? undefined : String(z),
     f: "CoverageJSON",
   }, { signal });
   const axes = cov.domain.axes;

@@ -62,6 +62,14 @@ export async function mountViewer(main, { args, params }) {
   // -- controls ---------------------------------------------------------------------------
   const collectionSelect = select(gridded.map((d) => ({ value: d.id, label: d.title || d.id })), cid);
   const variableSelect = select(variables.map((v) => ({ value: v, label: `${v} (${variableInfo(doc, v).description || v})` })), variable);
+  // profile products: a map per vertical level (pressure levels of a limb sounder)
+  const vertical = Object.entries(doc["cube:dimensions"] || {}).find(([, d]) => d.type === "spatial" && d.axis === "z" && Array.isArray(d.values));
+  const levels = vertical ? vertical[1].values : [];
+  const levelUnit = vertical ? vertical[1].unit || "" : "";
+  const levelSelect = levels.length
+    ? select(levels.map((v) => ({ value: String(v), label: `${Number(v.toPrecision(4))} ${levelUnit}` })), String(levels.includes(Number(params.get("lvl"))) ? Number(params.get("lvl")) : levels[0]), { name: "level" })
+    : null;
+  const level = () => (levelSelect ? Number(levelSelect.value) : undefined);
   const slider = el("input", { type: "range", min: 0, step: 1, class: "time-slider" });
   const timeLabel = el("output", { class: "time-label", "aria-live": "polite" });
   const prev = el("button", { type: "button", "aria-label": "Previous time step" }, "◀");
@@ -109,6 +117,7 @@ export async function mountViewer(main, { args, params }) {
   const controls = el("form", { class: "controls panel", "aria-label": "Map controls", onsubmit: (e) => e.preventDefault() },
     field("Collection", collectionSelect).wrap,
     field("Variable", variableSelect).wrap,
+    levelSelect ? field("Level", levelSelect, "The vertical level the map shows").wrap : null,
     timeField,
     el("fieldset", {}, el("legend", {}, "Colours"),
       field("Colour map", cmapSelect).wrap,
@@ -168,6 +177,7 @@ export async function mountViewer(main, { args, params }) {
     datetime: times.length ? times[index] : "",
     colormap: style.colormap,
     rescale: `${style.min},${style.max}`,
+    level: levelSelect ? levelSelect.value : "",
   });
   function syncControls() {
     cmapSelect.value = style.colormap;
@@ -192,7 +202,7 @@ export async function mountViewer(main, { args, params }) {
     const q = layerQuery();
     mapNode.dataset.time = q.datetime;
     mapNode.dataset.layer = `${cid}:${variable}`;
-    updateQuery({ var: variable, t: times.length ? index : "", cmap: style.colormap, min: style.min, max: style.max });
+    updateQuery({ var: variable, t: times.length ? index : "", cmap: style.colormap, min: style.min, max: style.max, lvl: levelSelect ? levelSelect.value : "" });
     if (polar) {
       polar.setImage(url(`/portal/native/${encodeURIComponent(cid)}/${encodeURIComponent(variable)}.png`, q));
     } else {
@@ -227,6 +237,7 @@ export async function mountViewer(main, { args, params }) {
     refreshLayer();
     refreshLegend();
   });
+  if (levelSelect) levelSelect.addEventListener("change", () => refreshLayer());
   slider.addEventListener("input", () => {
     index = Number(slider.value);
     syncControls();
@@ -269,7 +280,7 @@ export async function mountViewer(main, { args, params }) {
     if (hoverController) hoverController.abort();
     hoverController = new AbortController();
     try {
-      const found = await pointSeries(cid, variable, lon, lat, { datetime: times.length ? times[index] : undefined, signal: hoverController.signal });
+      const found = await pointSeries(cid, variable, lon, lat, { datetime: times.length ? times[index] : undefined, z: level(), signal: hoverController.signal });
       const value = found.values.length ? found.values[found.values.length - 1] : null;
       Object.assign(cursor.dataset, { lon: found.lon, lat: found.lat, value: value === null ? "" : value, time: found.times.length ? found.times[found.times.length - 1] : "" });
       const info = variableInfo(doc, variable);
@@ -313,7 +324,7 @@ export async function mountViewer(main, { args, params }) {
     if (!Number.isFinite(lon) || !Number.isFinite(lat)) return;
     chart.setStatus(`Reading the series at ${lonLatLabel(lon, lat)}…`);
     try {
-      const found = await pointSeries(cid, variable, lon, lat);
+      const found = await pointSeries(cid, variable, lon, lat, { z: level() });
       L.circleMarker(latlng, { radius: 5, color: "#111", weight: 2, fillColor: "#fff", fillOpacity: 1 }).addTo(marks);
       if (!found.times.length) {
         chart.setStatus(`${lonLatLabel(lon, lat)}: ${fmt(found.values[0])} ${unitsLabel(found.units)} (this collection has no time axis).`);
