@@ -19,7 +19,6 @@ from spaceclimate.store import open_store
 
 from .hubutil import run_sco, snapshot
 from .profile import (
-    SCALE,
     hub_settings,
     published_cubes,
     staged_leftovers,
@@ -43,18 +42,14 @@ def _ingest(home: Path, *paths: Path, recipe: str | None = None):  # type: ignor
 
 
 @pytest.fixture(scope="module")
-def full_hub(request: pytest.FixtureRequest, samples: Path) -> Path:
-    """A hub with every bundled sample ingested (built once for the module).
+def full_hub(hub_home: Path) -> Path:
+    """A hub with every bundled sample ingested: the session's shared hub.
 
-    At scale, the session's shared hub (the same ingest, made by the same code on PostgreSQL,
-    the object store and the cluster; these tests only read it).
+    It is made by the same ingest these tests are about (``Ingestor(...).ingest([samples])``,
+    every result published, asserted where it is made), on the profile's engines; these tests
+    only read it, so building a second one for this module would repeat that work.
     """
-    if SCALE:
-        return Path(request.getfixturevalue("hub_home"))
-    home = request.getfixturevalue("tmp_path_factory").mktemp("hub")
-    results = _ingest(home, samples)
-    assert all(r.status == "published" for r in results)
-    return home
+    return hub_home
 
 
 def test_all_samples_published(full_hub: Path, samples: Path) -> None:
