@@ -106,11 +106,12 @@ def hub_env(home: Path) -> dict[str, str]:
     }
 
 
-def copy_hub(source: Path, target: Path) -> None:
+def copy_hub(source: Path, target: Path, *, own_store: bool = False) -> None:
     """Make *target* a private copy of the hub at *source* (its files and its catalog).
 
     At scale the copy's catalog is a copy of the database; it shares the store prefix (cubes
-    are immutable, and new ones get new keys).
+    are immutable, and new ones get new keys), or with *own_store* gets a prefix of its own
+    holding a copy of every object (for tests that count or snapshot the store's objects).
     """
     shutil.copytree(source, target)
     if not SCALE:
@@ -120,7 +121,15 @@ def copy_hub(source: Path, target: Path) -> None:
     url = services.create_database()
     svc.databases.append(url)
     services.copy_database(original["catalog_url"], url)
-    svc.hubs[_key(target)] = {"catalog_url": url, "store_url": original["store_url"]}
+    store_url = original["store_url"]
+    if own_store:
+        store_url = f"{store_url}-copy-{uuid.uuid4().hex[:6]}"
+        fs = svc.s3.filesystem()
+        old_root, new_root = (u.removeprefix("s3://") for u in (original["store_url"], store_url))
+        keys = fs.find(old_root)
+        if keys:  # one batch of server-side copies
+            fs.copy(keys, [new_root + key[len(old_root) :] for key in keys])
+    svc.hubs[_key(target)] = {"catalog_url": url, "store_url": store_url}
 
 
 def cube_location(settings: Settings, collection_id: str) -> CubeLocation:

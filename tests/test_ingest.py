@@ -19,7 +19,7 @@ from spaceclimate.store import open_store
 
 from .hubutil import run_sco, snapshot
 from .profile import (
-    SCALE,
+    copy_hub,
     hub_settings,
     published_cubes,
     staged_leftovers,
@@ -44,18 +44,14 @@ def _ingest(home: Path, *paths: Path, recipe: str | None = None):  # type: ignor
 
 
 @pytest.fixture(scope="module")
-def full_hub(request: pytest.FixtureRequest, samples: Path) -> Path:
-    """A hub with every bundled sample ingested (built once for the module).
+def full_hub(hub_home: Path) -> Path:
+    """A hub with every bundled sample ingested: the session's shared hub.
 
-    At scale, the session's shared hub (the same ingest, made by the same code on PostgreSQL,
-    the object store and the cluster; these tests only read it).
+    It is made by the same ingest these tests are about (``Ingestor(...).ingest([samples])``,
+    every result published, asserted where it is made), on the profile's engines; these tests
+    only read it, so building a second one for this module would repeat that work.
     """
-    if SCALE:
-        return Path(request.getfixturevalue("hub_home"))
-    home = request.getfixturevalue("tmp_path_factory").mktemp("hub")
-    results = _ingest(home, samples)
-    assert all(r.status == "published" for r in results)
-    return home
+    return hub_home
 
 
 def test_all_samples_published(full_hub: Path, samples: Path) -> None:
@@ -165,51 +161,72 @@ def test_new_files_make_a_new_version_and_old_versions_stay(tmp_path: Path, samp
     cat.close()
 
 
-@pytest.mark.parametrize("stage", ["harmonised", "written"])
-def test_killed_ingest_leaves_previous_state(tmp_path: Path, samples: Path, stage: str) -> None:
-    done = run_sco(tmp_path, "ingest", "-q", str(samples / OSTIA.format(5)))
+@pytest.fixture(scope="module")
+def one_day_template(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Path:
+    """A hub where ``sco ingest`` published the first OSTIA day as v1 (made once for the module).
+
+    The crash tests start from a private copy of it (:func:`one_day_hub`): the same state as
+    running that first ingest again in each test, which would repeat identical work.
+    """
+    home = tmp_path_factory.mktemp("one-day")
+    done = run_sco(home, "ingest", "-q", str(samples / OSTIA.format(5)))
     assert done.returncode == 0, done.stderr
     assert "ZarrUserWarning" not in done.stderr  # the hub's own messages are not buried
-    before = snapshot(tmp_path)
+    assert "v1" in done.stdout
+    return home
+
+
+@pytest.fixture()
+def one_day_hub(one_day_template: Path, tmp_path: Path) -> Path:
+    """A private copy of :func:`one_day_template`, its store objects included."""
+    home = tmp_path / "hub"
+    copy_hub(one_day_template, home, own_store=True)
+    return home
+
+
+@pytest.mark.parametrize("stage", ["harmonised", "written"])
+def test_killed_ingest_leaves_previous_state(one_day_hub: Path, samples: Path, stage: str) -> None:
+    home = one_day_hub
+    before = snapshot(home)
     killed = run_sco(
-        tmp_path, "ingest", "-q", str(samples / OSTIA.format(6)), env={"SCO_CRASH_AT": stage}
+        home, "ingest", "-q", str(samples / OSTIA.format(6)), env={"SCO_CRASH_AT": stage}
     )
     assert killed.returncode == -signal.SIGKILL
-    assert snapshot(tmp_path) == before  # nothing visible changed
-    listing = run_sco(tmp_path, "catalog", "show", "ukmo-ostia-sst-daily")
+    assert snapshot(home) == before  # nothing visible changed
+    listing = run_sco(home, "catalog", "show", "ukmo-ostia-sst-daily")
     assert "v1" in listing.stdout and "v2" not in listing.stdout
-    retry = run_sco(tmp_path, "ingest", "-q", str(samples / OSTIA.format(6)))
+    retry = run_sco(home, "ingest", "-q", str(samples / OSTIA.format(6)))
     assert retry.returncode == 0, retry.stderr
     assert "v2" in retry.stdout
-    assert not staged_leftovers(tmp_path)  # leftovers cleaned up
-    cubes = published_cubes(tmp_path, "ukmo-ostia-sst-daily")
+    assert not staged_leftovers(home)  # leftovers cleaned up
+    cubes = published_cubes(home, "ukmo-ostia-sst-daily")
     assert len(cubes) == 2  # v1 and v2 only: the crashed run's cube was removed
-    verify = run_sco(tmp_path, "verify")
+    verify = run_sco(home, "verify")
     assert verify.returncode == 0, verify.stderr
 
 
 @pytest.mark.parametrize("stage", ["committed", "promoted"])
 def test_ingest_killed_after_commit_keeps_new_version(
-    tmp_path: Path, samples: Path, stage: str
+    one_day_hub: Path, samples: Path, stage: str
 ) -> None:
     """Once the catalog commit happened the new version stands, readable and intact."""
-    assert run_sco(tmp_path, "ingest", "-q", str(samples / OSTIA.format(5))).returncode == 0
+    home = one_day_hub
     killed = run_sco(
-        tmp_path, "ingest", "-q", str(samples / OSTIA.format(6)), env={"SCO_CRASH_AT": stage}
+        home, "ingest", "-q", str(samples / OSTIA.format(6)), env={"SCO_CRASH_AT": stage}
     )
     assert killed.returncode == -signal.SIGKILL
-    verify = run_sco(tmp_path, "verify")  # readable even before the rename is finished
+    verify = run_sco(home, "verify")  # readable even before the rename is finished
     assert verify.returncode == 0 and "2 cube version" in verify.stdout, verify.stderr
-    settings = _settings(tmp_path)
+    settings = _settings(home)
     cat = open_catalog(settings.resolved_catalog_url)
     try:
         v2 = cat.latest_version("ukmo-ostia-sst-daily")
     finally:
         cat.close()
     assert v2 is not None and v2.version == 2
-    again = run_sco(tmp_path, "ingest", "-q", str(samples / OSTIA.format(6)))
+    again = run_sco(home, "ingest", "-q", str(samples / OSTIA.format(6)))
     assert again.returncode == 0 and "unchanged" in again.stdout, again.stderr
-    assert not staged_leftovers(tmp_path)  # rename finished (or the local copy dropped)
+    assert not staged_leftovers(home)  # rename finished (or the local copy dropped)
     cube = open_store(settings).path(v2.cube_href)
     assert (cube / "zarr.json").is_file()
     ds = xr.open_zarr(cube)
@@ -229,10 +246,20 @@ def _assert_refused(home: Path, path: Path, *reason: str, recipe: str | None = N
     assert snapshot(home) == before
 
 
+@pytest.fixture(scope="module")
+def small_template(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Path:
+    """A hub holding one small collection (ingested once for the module)."""
+    home = tmp_path_factory.mktemp("small")
+    results = _ingest(home, samples / "sea_level" / "mss_cnes_cls_v2_quarterdeg.nc")
+    assert [r.status for r in results] == ["published"]
+    return home
+
+
 @pytest.fixture()
-def small_hub(tmp_path: Path, samples: Path) -> Path:
+def small_hub(small_template: Path, tmp_path: Path) -> Path:
+    """A private copy of :func:`small_template` for a test that must leave it unchanged."""
     home = tmp_path / "hub"
-    _ingest(home, samples / "sea_level" / "mss_cnes_cls_v2_quarterdeg.nc")
+    copy_hub(small_template, home)
     return home
 
 
