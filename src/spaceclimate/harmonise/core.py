@@ -43,7 +43,7 @@ def harmonise_file(
     read (``SCO_MAX_VARIABLE_BYTES``).
     """
     file = path.name
-    if recipe.binning is None and fast.applies(recipe):
+    if fast.applies(recipe):
         check_decoded_size(path, recipe.reader, max_variable_bytes, **recipe.reader_options)
         try:
             done = fast.harmonise_packed(path, recipe)

@@ -48,7 +48,8 @@ def applies(recipe: Recipe) -> bool:
     """
     time = recipe.time
     return (
-        recipe.reader == "netcdf"
+        recipe.binning is None  # level-2 granules are binned, not read as a grid
+        and recipe.reader == "netcdf"
         and not recipe.reader_options
         and recipe.grid.type == "latlon"
         and time is not None
