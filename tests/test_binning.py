@@ -460,3 +460,27 @@ def test_soundings_bin_monthly_on_a_regional_grid(samples: Path) -> None:
         assert int(count.sum()) == mine.size
         assert (count * means).sum() / count.sum() == pytest.approx(mine.mean(), rel=1e-6)
     assert "not applied" in str(ds.attrs["sco_quality_filter"])
+
+
+def test_area_mean_of_a_profile_product_is_per_level(api: object, samples: Path) -> None:
+    """The area mean of a profile product needs a level, and averages that level only, with
+    true cell areas (on the sphere a cell weighs its difference of sines of latitude)."""
+    post = api.post  # type: ignore[attr-defined]
+    base = {"collection": "nasa-aura-mls-co", "variable": "co", "bbox": [0, -30, 60, 30]}
+    refused = post("/processes/area-mean/execution", json={"inputs": base})
+    assert refused.status_code == 400 and "give z" in refused.json()["detail"]
+    answer = post("/processes/area-mean/execution", json={"inputs": {**base, "z": 10.3}})
+    assert answer.status_code == 200, answer.text[:300]
+    series = answer.json()["series"]
+    assert series["z"] == pytest.approx(10.0)
+    ds = harmonise_file(samples / MLS_CO, get_recipe("nasa-aura-mls-co"))
+    cells = ds["co"].isel(time=0).sel(plev=10.0, method="nearest")
+    inside = cells.where(
+        (cells["lat"] > -30) & (cells["lat"] < 30) & (cells["lon"] > 0) & (cells["lon"] < 60)
+    )
+    south, north = np.deg2rad(ds["lat_bnds"].values[:, 0]), np.deg2rad(ds["lat_bnds"].values[:, 1])
+    weight = xr.DataArray(np.sin(north) - np.sin(south), dims="lat") * xr.ones_like(cells["lon"])
+    ok = np.isfinite(inside.values)
+    want = float((inside.values[ok] * weight.values[ok]).sum() / weight.values[ok].sum())
+    assert series["values"][0] == pytest.approx(want, rel=1e-5)
+    assert series["n_cells"] == int(ok.sum())

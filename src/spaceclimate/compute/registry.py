@@ -130,6 +130,15 @@ BBox = Annotated[
         json_schema_extra=_kind("bbox"),
     ),
 ]
+Level = Annotated[
+    float,
+    Field(
+        title="Vertical level",
+        description="For profile products: the level to work on, in the units of the "
+        "collection's vertical axis (e.g. 10 for 10 hPa); the nearest level is taken.",
+        allow_inf_nan=False,
+    ),
+]
 RegionName = Annotated[
     str,
     Field(

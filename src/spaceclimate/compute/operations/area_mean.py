@@ -10,6 +10,7 @@ from spaceclimate.compute.registry import (
     CollectionId,
     Geometry,
     Interval,
+    Level,
     Operation,
     OperationContext,
     OperationInputs,
@@ -19,6 +20,7 @@ from spaceclimate.compute.registry import (
     VariableName,
 )
 from spaceclimate.compute.selection import pick_variable, require_grid, select
+from spaceclimate.compute.subset import select_z, vertical_dim
 from spaceclimate.errors import InputError
 
 
@@ -31,6 +33,7 @@ class AreaMeanInputs(OperationInputs):
     region: RegionName | None = None
     geometry: Geometry | None = None
     datetime: Interval | None = None
+    z: Level | None = None
 
     one_of: ClassVar[tuple[str, ...]] = ("bbox", "region", "geometry")
 
@@ -41,7 +44,15 @@ def run(ctx: OperationContext, inputs: AreaMeanInputs) -> Result:
     require_grid(source.ds, inputs.collection)
     if inputs.bbox is None and inputs.region is None and inputs.geometry is None:
         raise InputError("inputs: give one of bbox, region or geometry")
-    da = pick_variable(select(source.ds, inputs.datetime), inputs.variable)
+    ds = select(source.ds, inputs.datetime)
+    levels = vertical_dim(ds)
+    if levels is not None and inputs.z is None:
+        values = ", ".join(f"{v:g}" for v in ds[levels].values)
+        raise InputError(f"inputs: give z, the level to average (levels: {values})")
+    ds = select_z(ds, [inputs.z] if inputs.z is not None else None, name="z")
+    if levels is not None:
+        ds = ds.squeeze(levels)  # the level chosen stays as a coordinate
+    da = pick_variable(ds, inputs.variable)
     da = ctx.series_shaped(source, da, inputs.datetime)
     ctx.report(0.05, "masking the area")
     bbox, geometry = inputs.bbox, inputs.geometry
@@ -65,6 +76,7 @@ def run(ctx: OperationContext, inputs: AreaMeanInputs) -> Result:
             "collection": source.id,
             "variable": str(da.name),
             "region": label,
+            **({"z": float(ds[levels].values)} if levels is not None else {}),
             **cells,
         },
         sources=[source],

@@ -44,8 +44,9 @@ export async function pointSeries(cid, variable, lon, lat, { datetime, z, signal
  * The area-weighted mean series over a bbox, a region id or a GeoJSON geometry
  * (OGC API Processes, synchronous execution of process "area-mean").
  */
-export async function areaSeries(cid, variable, { bbox, region, geometry, datetime, signal } = {}) {
+export async function areaSeries(cid, variable, { bbox, region, geometry, datetime, z, signal } = {}) {
   const inputs = { collection: cid, variable };
+  if (z !== undefined && z !== null) inputs.z = z;
   if (bbox) inputs.bbox = bbox;
   if (region) inputs.region = region;
   if (geometry) inputs.geometry = geometry;

@@ -353,7 +353,7 @@ export async function mountViewer(main, { args, params }) {
     lastArea = { what, label };
     areaStatus.textContent = `Computing the area-weighted mean over ${label}…`;
     try {
-      const found = await areaSeries(cid, variable, what);
+      const found = await areaSeries(cid, variable, { ...what, z: level() });
       const shown = seriesShown({ label: `mean over ${label}`, times: found.times, values: found.values });
       chart.add(shown.series, { units: found.units, title: shown.title });
       areaStatus.textContent = `Area-weighted mean over ${label} (${found.cells ?? "?"} cells)${shown.suffix} added to the chart.`;
