@@ -100,6 +100,7 @@ class _Plan:
     items: list[dict[str, Any]] = field(default_factory=list)
     staged: Path | None = None  # the cube written aside, ready to publish
     written: WrittenFiles | None = None  # its chunk files, checksummed as written
+    previous_items: list[dict[str, Any]] | None = None  # the previous version's, read once
     cube: xr.Dataset | None = None  # the staged cube (lazy) with its final attributes
     source_attrs: dict[str, str] | None = None  # what every new file carries alike
 
@@ -271,13 +272,19 @@ class Ingestor:
             cube = self.store.open_path(target)  # no longer reading the removed first pass
         plan.cube = cube
 
+    def _previous_items(self, plan: _Plan) -> list[dict[str, Any]]:
+        """The items of the collection's latest version (read from the catalog once)."""
+        if plan.previous_items is None:
+            found = self.catalog.list_items(plan.recipe.id, limit=1_000_000, offset=0)
+            plan.previous_items = list(found.features)
+        return plan.previous_items
+
     def _step_granules(self, plan: _Plan) -> dict[str, str]:
         """The cube attribute naming, for each binned step, the granules that fed it."""
         items = list(plan.items)
         if plan.previous is not None:
             replaced = {it["id"] for it in items}
-            old = self.catalog.list_items(plan.recipe.id, limit=1_000_000, offset=0).features
-            items.extend(it for it in old if it["id"] not in replaced)
+            items.extend(it for it in self._previous_items(plan) if it["id"] not in replaced)
         steps: dict[str, list[str]] = {}
         for item in items:
             for step in item["properties"].get("sco:steps") or []:
@@ -413,10 +420,7 @@ class Ingestor:
         cube = plan.cube
         items = []
         if previous is not None:
-            old_items = {
-                it["id"]: it
-                for it in self.catalog.list_items(cid, limit=1_000_000, offset=0).features
-            }
+            old_items = {it["id"]: it for it in self._previous_items(plan)}
             for src in kept_sources:
                 if src.item_id in old_items:
                     item = dict(old_items[src.item_id])
