@@ -78,6 +78,10 @@ class Settings(BaseSettings):
         default=2 * 1000 * 1000 * 1000,
         description="Largest upload (or download of URLs) of one POST /ingest, all files.",
     )
+    max_local_upload_bytes: int = Field(
+        default=200 * 1000 * 1000,
+        description="Largest upload of local (station) data into a territory.",
+    )
     ingest_url_prefixes: str = Field(
         default="",
         description="Comma-separated URL prefixes POST /ingest may fetch, checked again at "

@@ -144,7 +144,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
         LimitsMiddleware,
         max_query=settings.max_query_chars,
         max_body=settings.max_body_bytes,
-        upload_paths=("/ingest",),
+        upload_paths=("/ingest", "/territories/*/data"),
         max_upload=settings.max_upload_bytes,
     )
     app.add_middleware(  # before anything reads Host: links never name an untrusted host

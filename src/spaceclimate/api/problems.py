@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from fnmatch import fnmatchcase
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -139,7 +140,8 @@ def install_error_handlers(app: FastAPI) -> None:
 class LimitsMiddleware:
     """Refuse over-long query strings (414) and over-large request bodies (413) up front.
 
-    *upload_paths* (file uploads, such as ``/ingest``) take bodies up to *max_upload* bytes.
+    *upload_paths* (file uploads, such as ``/ingest``; shell-style patterns, such as
+    ``/territories/*/data``) take bodies up to *max_upload* bytes.
     """
 
     def __init__(
@@ -171,7 +173,8 @@ class LimitsMiddleware:
             )
             return
         max_body = self.max_body
-        if scope.get("path", "") in self.upload_paths:
+        path = scope.get("path", "")
+        if any(fnmatchcase(path, pattern) for pattern in self.upload_paths):
             max_body = max(self.max_upload, max_body)
         headers = dict(scope.get("headers", []))
         length = headers.get(b"content-length")

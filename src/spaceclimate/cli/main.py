@@ -20,6 +20,7 @@ from rich.table import Table
 from spaceclimate import __version__
 from spaceclimate.catalog import SearchQuery, open_catalog
 from spaceclimate.cli import access as access_cli
+from spaceclimate.cli import territory as territory_cli
 from spaceclimate.cli.compute import compute_app
 from spaceclimate.config import get_settings
 from spaceclimate.errors import InputError, SCOError
@@ -476,6 +477,12 @@ access_cli.keys_app.command("create")(guarded(access_cli.keys_create))
 access_cli.keys_app.command("list")(guarded(access_cli.keys_list))
 access_cli.keys_app.command("revoke")(guarded(access_cli.keys_revoke))
 app.command("audit")(guarded(access_cli.audit))
+
+app.add_typer(territory_cli.territory_app, name="territory")
+for _name in ("add", "list", "show", "delete", "upload", "matchup"):
+    territory_cli.territory_app.command(_name)(
+        guarded(getattr(territory_cli, f"territory_{_name}"))
+    )
 
 
 @app.command()

@@ -156,3 +156,52 @@ jobs = Table(
     Column("submitter", String(100), index=True),
     Column("access_digest", String(64)),
 )
+
+
+# -- territories and their local data (migration 0005) ----------------------------------------
+#: Places the hub's users study: a polygon, a point with a radius, or a named region.
+territories = Table(
+    "sco_territories",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),  # polygon, circle or region
+    Column("definition", JSON, nullable=False),  # the Feature as it was given
+    Column("geometry", JSON, nullable=False),  # the resolved (multi)polygon, GeoJSON
+    Column("minx", Float, nullable=False),
+    Column("miny", Float, nullable=False),
+    Column("maxx", Float, nullable=False),
+    Column("maxy", Float, nullable=False),
+    # "key:<id>" of the key that made it; NULL for one made on the hub's machine
+    Column("owner", String(100), index=True),
+    Column("published", Boolean, nullable=False, default=False),
+    Column("created", String(40), nullable=False),
+)
+
+#: A local (station) series uploaded into a territory: one variable in one unit.
+local_datasets = Table(
+    "sco_local_datasets",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("territory_id", String(100), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("variable", String(200), nullable=False),
+    Column("units", String(100), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("start", String(40), nullable=False),
+    Column("end", String(40), nullable=False),
+    Column("created", String(40), nullable=False),
+    Column("doc", JSON, nullable=False),  # stations, source file, owner, counts
+)
+
+#: The values of local datasets: one row per station and time.
+local_values = Table(
+    "sco_local_values",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("dataset_id", String(100), nullable=False),
+    Column("station", String(200), nullable=False),
+    Column("time", String(40), nullable=False),  # ISO 8601 UTC, "YYYY-MM-DDTHH:MM:SSZ"
+    Column("value", Float, nullable=False),
+    Index("ix_sco_local_values_dataset", "dataset_id", "station", "time"),
+)

@@ -60,6 +60,16 @@ def _parse(units: str) -> tuple[float, Any]:
 
 
 @lru_cache(maxsize=256)
+def check_units(units: str) -> str:
+    """Return *units* (stripped) when the unit registry knows it; UnitError otherwise."""
+    text = str(units).strip()
+    if not text:
+        raise UnitError("units: empty")
+    _parse(text)
+    return text
+
+
+@lru_cache(maxsize=256)
 def linear_conversion(source: str, target: str) -> tuple[float, float]:
     """Return ``(scale, offset)`` so that ``target_value = source_value * scale + offset``.
 
