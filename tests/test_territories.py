@@ -484,3 +484,125 @@ def test_tropomi_methane_against_the_noaa_global_record_with_a_window(
     expected = float((inside * w2).sum() / w2.sum())
     assert pair["product"] == pytest.approx(expected, rel=1e-6)
     assert m["statistics"]["bias"] == pytest.approx(expected - pair["local"], rel=1e-9)
+
+
+# -- indicators that travel ---------------------------------------------------------------------
+# boxes whose edges fall between the 2-degree grid's cell centres (no centre on an edge)
+BISCAY = {
+    "type": "Polygon",
+    "coordinates": [[[-11, 43], [-1, 43], [-1, 49], [-11, 49], [-11, 43]]],
+}
+PACIFIC = {
+    "type": "Polygon",
+    "coordinates": [[[-171, -5], [-119, -5], [-119, 5], [-171, 5], [-171, -5]]],
+}
+
+
+def _ersst_box_mean(own_hub: Path, box: dict[str, Any]) -> pd.Series:
+    """ERSST over a lon/lat box read with xarray: spherical cell areas, cells centred inside."""
+    west, south, east, north = shape(box).bounds
+    cube = xr.open_zarr(str(cube_location(hub_settings(own_hub), "noaa-ersst-v5")))
+    sst = cube["sst"].sel(lon=slice(west, east), lat=slice(south, north)).load()
+    half = 1.0  # the 2-degree grid
+    w = np.sin(np.deg2rad(sst.lat + half)) - np.sin(np.deg2rad(sst.lat - half))
+    w2 = (w * xr.ones_like(sst.lon)).where(sst.notnull())
+    mean = (sst * w2).sum(("lat", "lon")) / w2.sum(("lat", "lon"))
+    return pd.Series(mean.values, index=pd.DatetimeIndex(cube["time"].values))
+
+
+def _run(client: TestClient, headers: dict[str, str], process: str, **inputs: Any) -> Any:
+    got = client.post(f"/processes/{process}/execution", json={"inputs": inputs}, headers=headers)
+    assert got.status_code == 200, got.text
+    return got.json()
+
+
+def test_an_indicator_defined_as_data_runs_on_two_territories(
+    client: TestClient, keys: dict[str, dict[str, str]], own_hub: Path
+) -> None:
+    listed = client.get("/indicators").json()["indicators"]
+    assert {
+        "sst-warming-trend",
+        "sst-warm-months",
+        "sst-warmest-month",
+        "sst-annual-mean",
+        "xco2-growth-rate",
+    } <= {i["id"] for i in listed}
+    process = client.get("/processes/sst-warming-trend").json()
+    assert process["inputs"]["territory"]["minOccurs"] == 1
+    biscay = _create(client, keys["a"], _feature("Bay of Biscay", BISCAY))
+    nino = _create(client, keys["a"], _feature("Equatorial Pacific", PACIFIC))
+    for territory, box in ((biscay, BISCAY), (nino, PACIFIC)):
+        out = _run(client, keys["a"], "sst-warming-trend", territory=territory)["summary"]
+        series = _ersst_box_mean(own_hub, box)
+        days = (series.index - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+        years = 1970.0 + days.to_numpy() / 365.2425
+        slope = np.polyfit(years, series.to_numpy(), 1)[0] * 10.0
+        assert out["slope"] == pytest.approx(slope, rel=1e-6)
+        assert out["n"] == len(series)
+        provenance = out["provenance"]
+        assert provenance["indicator"] == {
+            "id": "sst-warming-trend",
+            "version": "1.0.0",
+            "title": provenance["indicator"]["title"],
+            "citation": provenance["indicator"]["citation"],
+        }
+        assert provenance["territory"]["id"] == territory
+        assert provenance["read"][0]["collection"] == "noaa-ersst-v5"
+        assert provenance["read"][0]["version"] is not None
+        assert provenance["parameters"]["method"] == "ols"
+    # warm months over the equatorial Pacific box: an independent count per year above 28 degC
+    warm = _run(client, keys["a"], "sst-warm-months", territory=nino)["series"]
+    series = _ersst_box_mean(own_hub, PACIFIC)
+    counts = (series > 301.15).groupby(series.index.year).sum()
+    complete = series.groupby(series.index.year).count() >= 0.8 * 12
+    expected = [float(c) if ok else None for c, ok in zip(counts, complete, strict=True)]
+    assert warm["values"] == expected and warm["units"] == "months per year"
+    assert sum(v for v in expected if v) > 0  # the box does have warm months
+
+
+def test_a_private_territory_is_not_anyone_elses_indicator_input(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    mine = _create(client, keys["a"], _feature("Private Biscay", BISCAY))
+    other = client.post(
+        "/processes/sst-annual-mean/execution",
+        json={"inputs": {"territory": mine}},
+        headers=keys["b"],
+    )
+    assert other.status_code == 404 and "territory" in other.json()["detail"]
+    anonymous = client.post(
+        "/processes/sst-annual-mean/execution", json={"inputs": {"territory": mine}}
+    )
+    assert anonymous.status_code == 404
+
+
+def test_an_indicator_package_exports_and_imports(
+    client: TestClient, keys: dict[str, dict[str, str]], own_hub: Path
+) -> None:
+    package = client.get("/indicators/sst-annual-mean").json()
+    assert package["format"] == "spaceclimate-indicator/1"
+    assert package["requires"]["operations"][0]["id"] == "resample"
+    assert client.post("/indicators", json=package, headers=keys["admin"]).status_code == 400
+    package["indicator"] = {
+        **package["indicator"],
+        "id": "sst-annual-mean-lenient",
+        "version": "1.1.0",
+    }
+    package["indicator"]["parameters"]["min_valid_fraction"]["default"] = 0.5
+    assert client.post("/indicators", json=package, headers=keys["a"]).status_code == 403
+    bad = {**package, "indicator": {**package["indicator"], "operation": "kriging"}}
+    refused = client.post("/indicators", json=bad, headers=keys["admin"])
+    assert refused.status_code == 400 and "kriging" in refused.json()["detail"]
+    made = client.post("/indicators", json=package, headers=keys["admin"])
+    assert made.status_code == 201, made.text
+    pacific = _create(client, keys["a"], _feature("Equatorial Pacific lenient", PACIFIC))
+    lenient = _run(client, keys["a"], "sst-annual-mean-lenient", territory=pacific)["series"]
+    bundled = _run(client, keys["a"], "sst-annual-mean", territory=pacific)["series"]
+    assert lenient["provenance"]["indicator"]["version"] == "1.1.0"
+    assert lenient["provenance"]["parameters"]["min_valid_fraction"] == 0.5
+    # the record ends in August 2020: 8 of 12 months, under the bundled 0.75, over 0.5
+    assert bundled["values"][:-1] == lenient["values"][:-1]
+    assert bundled["values"][-1] is None
+    year_2020 = _ersst_box_mean(own_hub, PACIFIC)["2020"]
+    assert len(year_2020) == 8
+    assert lenient["values"][-1] == pytest.approx(float(year_2020.mean()), rel=1e-9)

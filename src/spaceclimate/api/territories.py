@@ -1,14 +1,18 @@
-"""Territories at ``/territories``: places, their local data and match-ups with pooled records.
+"""Territories at ``/territories`` (places, local data, match-ups) and ``/indicators``.
 
 A territory is created with ``POST /territories`` (a GeoJSON Feature, an API key needed) and
 belongs to that key unless published (``properties.published``). Its local (station) data is
 uploaded with ``POST /territories/{id}/data`` (CSV or CF NetCDF; checked line by line, stored
 all or nothing) and compared with pooled records at ``GET /territories/{id}/matchups``.
+Indicators defined as data (:mod:`spaceclimate.compute.travelling`) are processes with a
+``territory`` input; ``/indicators`` lists them, answers each as a package another hub can
+import, and imports one (``POST /indicators``, admin key).
 """
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
@@ -18,10 +22,12 @@ from spaceclimate.access import ApiKey
 from spaceclimate.api.jobaccess import KEY_RESPONSES, OPTIONAL_KEY
 from spaceclimate.api.security import (
     WRITE_RESPONSES,
+    admin_dependency,
     key_dependency,
     optional_key_dependency,
 )
 from spaceclimate.api.urls import base_url
+from spaceclimate.compute.travelling import definitions, get_definition, package, save_package
 from spaceclimate.errors import InputError, TooLargeError
 from spaceclimate.services.context import HubContext
 from spaceclimate.services.deps import Context
@@ -90,6 +96,7 @@ def build(ctx: HubContext) -> APIRouter:
     router = APIRouter()
     require_key = key_dependency(ctx)
     optional_key = optional_key_dependency(ctx)
+    require_admin = admin_dependency(ctx)
 
     @router.post(
         "/territories",
@@ -317,6 +324,59 @@ def build(ctx: HubContext) -> APIRouter:
             return Response(draw(results[0]), media_type="image/png")
         return JSONResponse({"territory": territory_id, "matchups": [r.to_json() for r in results]})
 
+    @router.get("/indicators", summary="Indicators that travel: defined once, run on any territory")
+    def list_indicators(request: Request, ctx: Context) -> dict[str, Any]:
+        base = base_url(request, ctx)
+        return {
+            "indicators": [
+                {
+                    "id": d.id,
+                    "version": d.version,
+                    "title": d.title,
+                    "description": d.description,
+                    "units": d.units,
+                    "input": d.input.model_dump(),
+                    "operation": d.operation,
+                    "links": [
+                        {"rel": "process", "href": f"{base}/processes/{d.id}"},
+                        {"rel": "package", "href": f"{base}/indicators/{d.id}"},
+                    ],
+                }
+                for d in definitions().values()
+            ]
+        }
+
+    @router.get(
+        "/indicators/{indicator_id}",
+        summary="An indicator as a self-describing package (to import into another hub)",
+    )
+    def get_indicator(indicator_id: str) -> dict[str, Any]:
+        return package(get_definition(indicator_id))
+
+    @router.post(
+        "/indicators",
+        status_code=201,
+        responses=WRITE_RESPONSES,
+        summary="Import an indicator package (admin key)",
+    )
+    def import_indicator(
+        request: Request,
+        ctx: Context,
+        body: Annotated[dict[str, Any], Body()],
+        key: ApiKey = Depends(require_admin),
+    ) -> Response:
+        definition = save_package(body, Path(ctx.settings.home) / "indicators")
+        base = base_url(request, ctx)
+        return JSONResponse(
+            {
+                "id": definition.id,
+                "version": definition.version,
+                "process": f"{base}/processes/{definition.id}",
+            },
+            status_code=201,
+            headers={"Location": f"{base}/indicators/{definition.id}"},
+        )
+
     return router
 
 
@@ -324,7 +384,8 @@ plugin = RouterPlugin(
     name="territories",
     prefix="",
     build=build,
-    description="Territories: places, local station data and match-ups with pooled records",
+    description="Territories: places, local station data, match-ups with pooled records, "
+    "and indicators that travel",
     order=70,
     heavy=(r"/territories/[^/]+/matchups",),
 )

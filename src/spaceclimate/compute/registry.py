@@ -29,6 +29,7 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 import xarray as xr
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from shapely.geometry.base import BaseGeometry
 
 from spaceclimate import __version__
 from spaceclimate.errors import InputError, NotFoundError
@@ -49,6 +50,7 @@ InputKind = Literal[
     "region",
     "geometry",
     "quantity",
+    "territory",
 ]
 OutputKind = Literal["series", "summary", "collection", "file"]
 
@@ -267,6 +269,14 @@ class OperationContext(Protocol):
         """Return *da* read from the cube's series-shaped copy when it holds the variable."""
         ...
 
+    def territory(self, territory_id: str) -> tuple[BaseGeometry, dict[str, Any]]:
+        """Return a territory's polygon and record; NotFoundError unless the submitter sees it."""
+        ...
+
+    def collections(self, ecv: str | None = None) -> list[dict[str, Any]]:
+        """Return the STAC documents of the published collections (of one ECV)."""
+        ...
+
 
 Runner = Callable[[OperationContext, Any], Result]
 
@@ -396,9 +406,26 @@ def _input_schemas(model: type[OperationInputs]) -> dict[str, dict[str, Any]]:
     return out
 
 
+class OperationSet(Protocol):
+    """A plugin that registers several operations at once (e.g. indicators defined as data)."""
+
+    def operations(self) -> list[Operation]:
+        """The operations, as of now (a set may grow while the hub runs)."""
+        ...
+
+
 def list_operations() -> dict[str, Operation]:
-    """Return every registered operation by id, in listing order."""
-    found = [op for op in list_plugins(GROUP).values() if isinstance(op, Operation)]
+    """Return every registered operation by id, in listing order.
+
+    A plugin is an :class:`Operation` or an :class:`OperationSet`; of two operations with one
+    id, the single operation wins over a set's.
+    """
+    plugins = list_plugins(GROUP).values()
+    found = [plugin for plugin in plugins if isinstance(plugin, Operation)]
+    singles = {op.id for op in found}
+    for plugin in plugins:
+        if not isinstance(plugin, Operation) and callable(getattr(plugin, "operations", None)):
+            found.extend(op for op in plugin.operations() if op.id not in singles)
     return {op.id: op for op in sorted(found, key=lambda op: (op.order, op.id))}
 
 

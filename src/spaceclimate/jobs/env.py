@@ -48,6 +48,8 @@ class JobEnv:
     report: Reporter = field(default=lambda _f, _m: None)
     deadline: float = math.inf
     job_id: str | None = None
+    #: Who submitted the job (``key:<id>``, ``anonymous``, or None on the hub's machine).
+    submitter: str | None = None
 
     def check(self) -> None:
         """Raise JobTimeLimit when the deadline passed."""

@@ -46,7 +46,7 @@ def run_job(
         if jobs.report(job.id, round(100 * fraction), message):
             raise JobCancelled("dismissed while running")
 
-    env = JobEnv(settings, catalog, store, report, deadline, job.id)
+    env = JobEnv(settings, catalog, store, report, deadline, job.id, job.submitter)
     try:
         outputs = execute(job.process_id, env, job.inputs)
     except JobCancelled:

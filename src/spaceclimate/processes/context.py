@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import xarray as xr
 from dask.callbacks import Callback
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 
 from spaceclimate.catalog.records import cube_href
 from spaceclimate.compute.cluster import compute_on_cluster, dask_client
 from spaceclimate.compute.registry import Source
 from spaceclimate.compute.selection import select
+from spaceclimate.compute.travelling import register_directory
 from spaceclimate.errors import NotFoundError
 from spaceclimate.jobs.env import JobEnv
 from spaceclimate.store.series import has_series, open_series
@@ -52,6 +56,39 @@ class JobContext:
 
     def __init__(self, env: JobEnv) -> None:
         self.env = env
+        home = getattr(env.settings, "home", None)
+        if home is not None:  # the indicators imported into this hub
+            register_directory(Path(home) / "indicators")
+
+    def territory(self, territory_id: str) -> tuple[BaseGeometry, dict[str, Any]]:
+        """Return a territory's polygon and record, if the job's submitter sees it.
+
+        A job submitted with a key sees the published territories and the key's own; an
+        anonymous one the published ones; one made on the hub's machine every territory.
+        """
+        from spaceclimate.territories.store import Caller, TerritoryStore
+
+        submitter = self.env.submitter
+        if self.env.job_id is None or submitter is None:
+            caller = Caller.hub()
+        else:
+            caller = Caller(submitter if submitter.startswith("key:") else None)
+        engine = getattr(self.env.catalog, "engine", None)
+        store = TerritoryStore(
+            engine if engine is not None else self.env.settings.resolved_catalog_url
+        )
+        try:
+            doc = store.get(territory_id, caller)
+        except NotFoundError:
+            raise NotFoundError(f"inputs.territory: no territory {territory_id!r}") from None
+        finally:
+            store.close()
+        return shape(doc["geometry"]), doc
+
+    def collections(self, ecv: str | None = None) -> list[dict[str, Any]]:
+        """Return the STAC documents of the published collections (of one ECV)."""
+        docs = list(self.env.catalog.list_collections())
+        return [d for d in docs if ecv is None or d.get("sco:ecv") == ecv]
 
     def open(self, collection_id: str, name: str = "collection") -> Source:
         """Return the latest cube of a collection; NotFoundError naming input *name*."""
