@@ -205,7 +205,8 @@ def summarise(da: xr.DataArray) -> dict[str, Any] | None:
         "standard_name": da.attrs.get("standard_name"),
         "units": str(da.attrs.get("units", "")),
     }
-    values = np.asarray(da.values, dtype="float64")
+    da = da.astype("float64")  # statistics in double precision (cubes hold float32)
+    values = np.asarray(da.values)
     valid = np.isfinite(values)
     if not valid.any():
         return None
