@@ -4,6 +4,7 @@ server, and numpy's own climatology, anomaly and least-squares trend."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from spaceclimate.compute.dossier import summarise
 from spaceclimate.services.context import HubContext
 from spaceclimate.services.dossier import build_dossier
 
-from .profile import cube_location, hub_settings
+from .profile import cube_location, hub_env, hub_settings
 
 #: Ocean points: the open North Atlantic, the southern North Sea (ocean colour), the eastern
 #: Mediterranean (ocean colour, ozone, sea state). None sits on a cell edge of any grid.
@@ -315,3 +316,36 @@ def test_an_area_dossier_is_the_area_weighted_mean_of_the_cells_inside(
     assert "area-weighted" in dossier["method"]["place"]
     land = build_dossier(ctx, shapely.box(1.5, 45.5, 3.5, 46.5))  # inland France
     assert SST not in {c["ecv"] for c in land["collections"]}
+
+
+def test_the_command_writes_the_same_dossier(
+    live_hub: str, hub_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from spaceclimate.cli.main import app
+
+    monkeypatch.delenv("SCO_CATALOG_URL", raising=False)
+    monkeypatch.delenv("SCO_STORE_PATH", raising=False)
+    for name, value in {"SCO_HOME": str(hub_home), **hub_env(hub_home)}.items():
+        monkeypatch.setenv(name, value)
+    lon, lat = ATLANTIC
+    runner = CliRunner()
+    target = tmp_path / "dossier.json"
+    result = runner.invoke(
+        app, ["dossier", "--lon", str(lon), "--lat", str(lat), "-o", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    written = json.loads(target.read_text())
+    served = get_dossier(live_hub, lon, lat)
+    assert written["considered"] == served["considered"]
+    assert [c["variables"] for c in written["collections"]] == [
+        c["variables"] for c in served["collections"]
+    ]
+    page = tmp_path / "dossier.html"
+    result = runner.invoke(
+        app, ["dossier", "--lon", str(lon), "--lat", str(lat), "-f", "html", "-o", str(page)]
+    )
+    assert result.exit_code == 0 and page.read_text().startswith("<!DOCTYPE html>")
+    bad = runner.invoke(app, ["dossier", "--lon", "200", "--lat", str(lat)])
+    assert bad.exit_code == 2 and "lon" in bad.output

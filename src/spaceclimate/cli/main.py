@@ -21,6 +21,7 @@ from spaceclimate import __version__
 from spaceclimate.catalog import SearchQuery, open_catalog
 from spaceclimate.cli import access as access_cli
 from spaceclimate.cli.compute import compute_app
+from spaceclimate.cli.dossier import dossier_command
 from spaceclimate.config import get_settings
 from spaceclimate.errors import InputError, SCOError
 
@@ -476,6 +477,9 @@ access_cli.keys_app.command("create")(guarded(access_cli.keys_create))
 access_cli.keys_app.command("list")(guarded(access_cli.keys_list))
 access_cli.keys_app.command("revoke")(guarded(access_cli.keys_revoke))
 app.command("audit")(guarded(access_cli.audit))
+
+
+app.command("dossier")(guarded(dossier_command))
 
 
 @app.command()
