@@ -7,7 +7,7 @@ Run with ``make bench`` (which first runs ``benchmarks/setup_peers.sh``), or dir
     .venv/bin/python benchmarks/bench.py --only point tiles
 
 Scenarios (see each ``scenario_*.py``): 1 ingest, 2 point series (EDR position), 3 map tiles,
-4 area mean, 5 catalog search, 6 load. The table is printed last and written, with the
+4 area mean, 5 catalog search, 6 load, 7 a place's dossier (on the bundled samples). The table is printed last and written, with the
 machine description and the targets check, into ``docs/benchmarks.md``.
 """
 
@@ -28,7 +28,7 @@ import datasets  # noqa: E402
 import report  # noqa: E402
 from harness import DATA, Row, log  # noqa: E402
 
-SCENARIOS = ("ingest", "point", "tiles", "area", "search", "load")
+SCENARIOS = ("ingest", "point", "tiles", "area", "search", "load", "dossier")
 #: Each scenario's latest rows (full sizes): a partial run (``--only``) updates its own and
 #: the page is written from all of them.
 RESULTS = DATA / "results.json"
@@ -54,6 +54,7 @@ class Sizes:
     queries: int = 100
     load_clients: tuple[int, ...] = (1, 2, 4, 8, 32)
     load_seconds: float = 20.0
+    dossier_rounds: int = 5
 
 
 QUICK = Sizes(
@@ -71,6 +72,7 @@ QUICK = Sizes(
     queries=30,
     load_clients=(8,),
     load_seconds=10.0,
+    dossier_rounds=2,
 )
 
 
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         args.only = []
     days = round(sizes.years * 365.25)
-    need_hub = set(args.only) - {"ingest", "search"}  # (empty with --report)
+    need_hub = set(args.only) - {"ingest", "search", "dossier"}  # (empty with --report)
     home = plain = None
     growth_homes: dict[int, Path] = {}
     build_rows: list[Row] = []
@@ -167,6 +169,10 @@ def _run(
 
         src25 = datasets.sources(0.25, max(sizes.ingest_days))
         return scenario_ingest.run(src25, list(sizes.ingest_days), sizes.ingest_rounds)
+    if name == "dossier":  # on the hub of the bundled samples, built by the scenario
+        import scenario_dossier
+
+        return scenario_dossier.run(sizes.dossier_rounds)
     if name == "search":
         import scenario_search
 

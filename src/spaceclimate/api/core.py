@@ -1,4 +1,4 @@
-"""The root of the API: landing page, conformance, liveness and readiness."""
+"""The root of the API: landing page, conformance, liveness, readiness and dossiers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from spaceclimate import __version__
+from spaceclimate.api import dossier
 from spaceclimate.api.openapi import OPENAPI_MEDIA_TYPE
 from spaceclimate.api.urls import base_url
 from spaceclimate.catalog.holdings import holdings
@@ -24,8 +25,9 @@ OGC_COMMON = (
 
 
 def build(ctx: HubContext) -> APIRouter:
-    """Return the root router."""
+    """Return the root router (with a place's dossier, :mod:`spaceclimate.api.dossier`)."""
     router = APIRouter()
+    router.include_router(dossier.build(ctx))
 
     @router.get("/health", summary="Liveness", operation_id="coreHealth")
     def health() -> dict[str, str]:
@@ -106,6 +108,6 @@ plugin = RouterPlugin(
     prefix="",
     build=build,
     conformance=(),
-    description="Landing page, conformance, health",
+    description="Landing page, conformance, health, dossiers of places",
     order=1000,
 )

@@ -22,6 +22,7 @@ from spaceclimate.catalog import SearchQuery, open_catalog
 from spaceclimate.cli import access as access_cli
 from spaceclimate.cli import territory as territory_cli
 from spaceclimate.cli.compute import compute_app
+from spaceclimate.cli.dossier import dossier_command
 from spaceclimate.config import get_settings
 from spaceclimate.errors import InputError, SCOError
 
@@ -483,6 +484,9 @@ for _name in ("add", "list", "show", "delete", "upload", "matchup"):
     territory_cli.territory_app.command(_name)(
         guarded(getattr(territory_cli, f"territory_{_name}"))
     )
+
+
+app.command("dossier")(guarded(dossier_command))
 
 
 @app.command()

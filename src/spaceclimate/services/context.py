@@ -95,7 +95,11 @@ class HubContext:
         The cell bounds of its coordinates are read when it is opened: point and area
         queries look them up on every request.
         """
-        href = self.cube_href(collection_id)
+        return self.cube_at(self.cube_href(collection_id))
+
+    def cube_at(self, href: str) -> xr.Dataset:
+        """Return the cube at the store *href* (a collection document's ``zarr`` asset),
+        opened lazily and cached as :meth:`cube` does."""
         with self._lock:
             ds = self._cubes.get(href)
             if ds is not None:

@@ -28,7 +28,6 @@ from spaceclimate.api.edr.params import (
     parse_polygon,
     parse_z,
 )
-from spaceclimate.api.edr.pointread import load_position
 from spaceclimate.api.openapi import OPENAPI_MEDIA_TYPE
 from spaceclimate.api.urls import base_url
 from spaceclimate.compute import export
@@ -48,6 +47,7 @@ from spaceclimate.errors import InputError
 from spaceclimate.params import parse_bbox, parse_interval, parse_list
 from spaceclimate.services.context import HubContext
 from spaceclimate.services.deps import Context
+from spaceclimate.store.pointread import load_position
 
 QueryKind = Literal["position", "area", "cube"]
 

@@ -1,4 +1,4 @@
-"""Reading a position query's values from the cube's series-shaped copy.
+"""Reading a position query's values from the cube's series-shaped copy (EDR, dossiers).
 
 A position query selects one grid cell and a range of time steps. From the cube's own
 (map-shaped) arrays that reads every chunk holding the cell: 457 chunks of 16 x 256 x 256
