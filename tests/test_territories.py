@@ -606,3 +606,19 @@ def test_an_indicator_package_exports_and_imports(
     year_2020 = _ersst_box_mean(own_hub, PACIFIC)["2020"]
     assert len(year_2020) == 8
     assert lenient["values"][-1] == pytest.approx(float(year_2020.mean()), rel=1e-9)
+
+
+def test_a_territory_dossier_equals_the_area_means(
+    client: TestClient, keys: dict[str, dict[str, str]], own_hub: Path
+) -> None:
+    tid = _create(client, keys["a"], _feature("Biscay dossier", BISCAY))
+    body = client.get(f"/territories/{tid}/dossier", headers=keys["a"]).json()
+    assert body["territory"]["id"] == tid
+    ersst = next(c for c in body["collections"] if c["id"] == "noaa-ersst-v5")
+    (sst,) = [v for v in ersst["variables"] if v["name"] == "sst"]
+    expected = _ersst_box_mean(own_hub, BISCAY)
+    values = np.array([np.nan if v is None else v for v in sst["record"]["value"]])
+    np.testing.assert_allclose(values, expected.to_numpy(), rtol=1e-6)
+    assert client.get(f"/territories/{tid}/dossier").status_code == 404  # private
+    html = client.get(f"/territories/{tid}/dossier?f=html", headers=keys["a"])
+    assert html.status_code == 200 and "Biscay dossier" in html.text

@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from shapely.geometry import shape
 
 from spaceclimate.access import ApiKey
+from spaceclimate.api.dossier import FORMATS as DOSSIER_FORMATS
+from spaceclimate.api.dossier import parse_format
 from spaceclimate.api.jobaccess import KEY_RESPONSES, OPTIONAL_KEY
 from spaceclimate.api.security import (
     WRITE_RESPONSES,
@@ -27,10 +30,13 @@ from spaceclimate.api.security import (
     optional_key_dependency,
 )
 from spaceclimate.api.urls import base_url
+from spaceclimate.clock import now_iso
 from spaceclimate.compute.travelling import definitions, get_definition, package, save_package
 from spaceclimate.errors import InputError, TooLargeError
+from spaceclimate.render.dossier import to_html, to_pdf
 from spaceclimate.services.context import HubContext
 from spaceclimate.services.deps import Context
+from spaceclimate.services.dossier import build_dossier
 from spaceclimate.services.routers import RouterPlugin
 from spaceclimate.territories import Caller, territories_for
 from spaceclimate.territories.matchup import METHODS, MatchUp
@@ -77,6 +83,12 @@ def feature(doc: dict[str, Any], base: str) -> dict[str, Any]:
                 "href": f"{href}/matchups",
                 "type": "application/json",
                 "title": "Match-ups with pooled records",
+            },
+            {
+                "rel": "dossier",
+                "href": f"{href}/dossier",
+                "type": "application/json",
+                "title": "Every pooled record over the territory",
             },
         ],
     }
@@ -324,6 +336,47 @@ def build(ctx: HubContext) -> APIRouter:
             return Response(draw(results[0]), media_type="image/png")
         return JSONResponse({"territory": territory_id, "matchups": [r.to_json() for r in results]})
 
+    @router.get(
+        "/territories/{territory_id}/dossier",
+        summary="The territory's dossier: every pooled record's area mean over it, with "
+        "climatology, latest anomaly and trend (f=json, html or pdf)",
+        responses={**KEY_RESPONSES, 200: {"content": {v: {} for v in DOSSIER_FORMATS.values()}}},
+        openapi_extra=OPTIONAL_KEY,
+    )
+    def territory_dossier(
+        request: Request,
+        ctx: Context,
+        territory_id: str,
+        f: Annotated[str | None, Query(description="json (default), html or pdf")] = None,
+        key: ApiKey | None = Depends(optional_key),
+    ) -> Response:
+        doc = territories_for(ctx).get(territory_id, caller_of(key))
+        fmt = parse_format(f)
+        base = base_url(request, ctx)
+        body = build_dossier(ctx, shape(doc["geometry"]))
+        body["territory"] = {"id": doc["id"], "name": doc["name"], "kind": doc["kind"]}
+        here = f"{base}/territories/{doc['id']}/dossier"
+        body["links"] = [
+            {"rel": "self", "href": here, "type": DOSSIER_FORMATS["json"]},
+            {"rel": "alternate", "href": f"{here}?f=html", "type": DOSSIER_FORMATS["html"]},
+            {"rel": "alternate", "href": f"{here}?f=pdf", "type": DOSSIER_FORMATS["pdf"]},
+            {"rel": "territory", "href": f"{base}/territories/{doc['id']}", "type": GEOJSON},
+        ]
+        body["generated"] = now_iso()
+        if fmt == "json":
+            return JSONResponse(body)
+        made = f"{body['generated'][:19]}Z at {base} for {doc['name']}"
+        disposition = f'filename="dossier_{doc["id"]}.{fmt}"'
+        if fmt == "html":
+            return HTMLResponse(
+                to_html(body, made), headers={"Content-Disposition": f"inline; {disposition}"}
+            )
+        return Response(
+            to_pdf(body, made),
+            media_type=DOSSIER_FORMATS["pdf"],
+            headers={"Content-Disposition": f"attachment; {disposition}"},
+        )
+
     @router.get("/indicators", summary="Indicators that travel: defined once, run on any territory")
     def list_indicators(request: Request, ctx: Context) -> dict[str, Any]:
         base = base_url(request, ctx)
@@ -387,5 +440,5 @@ plugin = RouterPlugin(
     description="Territories: places, local station data, match-ups with pooled records, "
     "and indicators that travel",
     order=70,
-    heavy=(r"/territories/[^/]+/matchups",),
+    heavy=(r"/territories/[^/]+/matchups", r"/territories/[^/]+/dossier"),
 )
