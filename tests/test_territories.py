@@ -8,6 +8,7 @@ the station series grouped by month with pandas, and the statistics with numpy.
 from __future__ import annotations
 
 import io
+import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -446,6 +447,14 @@ def test_sco_territory_commands(own_hub: Path) -> None:
     assert territory_id in listed.stdout
     wrong = run_sco(own_hub, "territory", "add", "--name", "X", "--point", "4,43")
     assert wrong.returncode != 0 and "--radius-km" in wrong.stderr
+    ran = run_sco(own_hub, "compute", "sst-annual-mean", "--territory", territory_id, "--quiet")
+    assert ran.returncode == 0, ran.stderr
+    series = json.loads(ran.stdout)["series"]
+    assert series["provenance"]["territory"]["id"] == territory_id
+    assert series["provenance"]["read"][0]["collection"] == "noaa-ersst-v5"
+    exported = run_sco(own_hub, "indicator", "export", "sst-warming-trend")
+    package = json.loads(exported.stdout)
+    assert package["indicator"]["id"] == "sst-warming-trend"
 
 
 def test_tropomi_methane_against_the_noaa_global_record_with_a_window(

@@ -155,20 +155,28 @@ def operation_command(
     return made
 
 
+def _operations() -> dict[str, Any]:
+    """The registered operations, with the indicators imported into the hub in SCO_HOME."""
+    from pathlib import Path
+
+    from spaceclimate.compute.registry import list_operations
+    from spaceclimate.compute.travelling import register_directory
+    from spaceclimate.config import get_settings
+
+    register_directory(Path(get_settings().home) / "indicators")
+    return list_operations()
+
+
 class OperationGroup(TyperGroup):
     """The ``compute`` group: a command for every registered operation, made when asked."""
 
     def list_commands(self, ctx: CommandContext) -> list[str]:
         """The ids of the registered operations."""
-        from spaceclimate.compute.registry import list_operations
-
-        return list(list_operations())
+        return list(_operations())
 
     def get_command(self, ctx: CommandContext, cmd_name: str) -> TyperCommand | None:
         """The command of operation *cmd_name*."""
-        from spaceclimate.compute.registry import list_operations
-
-        operation = list_operations().get(cmd_name)
+        operation = _operations().get(cmd_name)
         return None if operation is None else operation_command(operation, _run_guarded)
 
 

@@ -484,6 +484,11 @@ for _name in ("add", "list", "show", "delete", "upload", "matchup"):
     territory_cli.territory_app.command(_name)(
         guarded(getattr(territory_cli, f"territory_{_name}"))
     )
+app.add_typer(territory_cli.indicator_app, name="indicator")
+for _name in ("list", "export", "import"):
+    territory_cli.indicator_app.command(_name)(
+        guarded(getattr(territory_cli, f"indicator_{_name}"))
+    )
 
 
 app.command("dossier")(guarded(dossier_command))

@@ -220,3 +220,71 @@ def territory_matchup(
     if plot is not None:
         plot.write_bytes(scatter_png(results[0]))
         out.print(f"scatter plot written to {plot}", highlight=False)
+
+
+indicator_app = typer.Typer(
+    help="Indicators that travel: list them, export one as a package, import a package.",
+    no_args_is_help=True,
+)
+
+
+def _indicator_folder() -> Path:
+    from spaceclimate.compute.travelling import register_directory
+    from spaceclimate.config import get_settings
+
+    folder = Path(get_settings().home) / "indicators"
+    register_directory(folder)
+    return folder
+
+
+def indicator_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the indicators (bundled and imported); each runs with 'sco compute ID'."""
+    from spaceclimate.compute.travelling import definitions
+
+    _indicator_folder()
+    found = definitions()
+    if as_json:
+        typer.echo(json.dumps([d.document() for d in found.values()], indent=2))
+        return
+    table = Table("id", "version", "title", "input", "operation", "units")
+    for d in found.values():
+        table.add_row(
+            d.id, d.version, d.title, f"{d.input.ecv}/{d.input.variable}", d.operation, d.units
+        )
+    out.print(table)
+
+
+def indicator_export(
+    indicator_id: Annotated[str, typer.Argument(help="Indicator id.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here.")] = None,
+) -> None:
+    """Export an indicator as a self-describing package (JSON) another hub can import."""
+    from spaceclimate.compute.travelling import get_definition, package
+
+    _indicator_folder()
+    text = json.dumps(package(get_definition(indicator_id)), indent=2)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        out.print(f"wrote {output}", highlight=False)
+
+
+def indicator_import(
+    file: Annotated[Path, typer.Argument(help="A package (JSON).", exists=True, dir_okay=False)],
+) -> None:
+    """Import an indicator package into this hub (checked: its operation and ECV must exist)."""
+    from spaceclimate.compute.travelling import save_package
+
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{file}: not a JSON package ({exc})") from exc
+    definition = save_package(doc, _indicator_folder())
+    out.print(
+        f"imported indicator {definition.id} {definition.version}; run it with "
+        f"'sco compute {definition.id} --territory ID'",
+        highlight=False,
+    )
