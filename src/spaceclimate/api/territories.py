@@ -134,7 +134,7 @@ def build(ctx: HubContext) -> APIRouter:
     @router.get(
         "/territories",
         summary="Territories: published ones and the caller's own",
-        responses=KEY_RESPONSES,
+        responses={**KEY_RESPONSES, 200: {"content": {GEOJSON: {}}}},
         openapi_extra=OPTIONAL_KEY,
     )
     def list_territories(
@@ -153,7 +153,7 @@ def build(ctx: HubContext) -> APIRouter:
     @router.get(
         "/territories/{territory_id}",
         summary="One territory",
-        responses=KEY_RESPONSES,
+        responses={**KEY_RESPONSES, 200: {"content": {GEOJSON: {}}}},
         openapi_extra=OPTIONAL_KEY,
     )
     def get_territory(
@@ -242,7 +242,7 @@ def build(ctx: HubContext) -> APIRouter:
     @router.get(
         "/territories/{territory_id}/data/{dataset_id}",
         summary="One local dataset (f=csv: its values)",
-        responses=KEY_RESPONSES,
+        responses={**KEY_RESPONSES, 200: {"content": {"application/json": {}, "text/csv": {}}}},
         openapi_extra=OPTIONAL_KEY,
     )
     def get_data(
@@ -270,7 +270,10 @@ def build(ctx: HubContext) -> APIRouter:
     @router.get(
         "/territories/{territory_id}/matchups",
         summary="Match a local series (or an in situ record) against pooled records",
-        responses=KEY_RESPONSES,
+        responses={
+            **KEY_RESPONSES,
+            200: {"content": {"application/json": {}, "text/csv": {}, "image/png": {}}},
+        },
         openapi_extra=OPTIONAL_KEY,
     )
     def matchups(
