@@ -203,6 +203,8 @@ def test_french_from_the_browser_locale(
         assert not re.search(
             r"\b(0?[1-9]|1[0-2])/(\d{2})/\d{4}\b", french["catalog"] + french["map"]
         )
+        # the download's dates in words beside the browser's own date fields
+        assert "Choisi : du 5 juin 2017 au 7 juin 2017." in french["download"]
         page.goto(f"{live_hub}/#/map/ukmo-ostia-sst-daily")
         page.wait_for_selector(".time-label:not(:empty)")
         label = page.locator(".time-label").inner_text()

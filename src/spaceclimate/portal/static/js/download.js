@@ -6,7 +6,7 @@ import { allCollections, collection, getJSON, url } from "./api.js";
 import { dataVariables, hasTime, isGridded, timeRange, unitsLabel, variableInfo, variableLabel } from "./collections.js";
 import { boxTool, createMap } from "./mapkit.js";
 import { updateQuery } from "./app.js";
-import { errorText, t } from "./i18n.js";
+import { errorText, formatDate, t } from "./i18n.js";
 
 const FORMATS = [
   { value: "netcdf", label: "NetCDF", ext: "nc" },
@@ -56,6 +56,12 @@ export async function mountDownload(main, { args, params }) {
   const explain = el("div", { class: "explain" });
   const link = el("a", { class: "button primary download-link", "aria-disabled": "true" }, t("action.download"));
   const requestUrl = el("code", { class: "request-url" });
+  // the dates chosen, in the page's language (a date field is drawn in the browser's own)
+  const rangeWords = el("small", { class: "hint range-words", "aria-live": "polite" });
+  const sayRange = () => {
+    rangeWords.textContent = start.value && end.value
+      ? t("download.rangeWords", { range: t("time.range", { start: formatDate(start.value), end: formatDate(end.value) }) }) : "";
+  };
   const mapNode = el("div", { class: "mini-map", id: "download-map" });
 
   const form = el("form", { class: "download-form panel", "aria-label": t("download.request"), onsubmit: (e) => e.preventDefault() },
@@ -64,7 +70,7 @@ export async function mountDownload(main, { args, params }) {
       el("div", { class: "buttons tool-slot" }),
       field(t("box.label"), bboxInput, t("download.boxHint")).wrap) : null,
     timed ? el("fieldset", {}, el("legend", {}, t("download.timeRange")),
-      el("div", { class: "row two" }, field(t("time.from"), start).wrap, field(t("time.to"), end).wrap)) : null,
+      el("div", { class: "row two" }, field(t("time.from"), start).wrap, field(t("time.to"), end).wrap), rangeWords) : null,
     el("fieldset", {}, el("legend", {}, t("dataset.variables")),
       checks.map((c, i) => el("div", { class: "check" }, c, el("label", { for: c.id }, `${variables[i]} — ${variableLabel(doc, variables[i])} (${unitsLabel(variableInfo(doc, variables[i]).unit)})`)))),
     el("fieldset", {}, el("legend", {}, t("download.format")),
@@ -112,6 +118,7 @@ export async function mountDownload(main, { args, params }) {
   };
   async function check() {
     const q = query();
+    sayRange();
     updateQuery({ bbox: q.bbox, start: start.value, end: end.value, variables: q.variables, format: q.format });
     clear(explain);
     disable();
