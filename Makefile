@@ -8,12 +8,17 @@ export SCO_HOME ?= $(CURDIR)/.sco
 .PHONY: setup system portal-assets demo test test-scale lint format bench clean
 
 # Debian's Chromium drives the portal's browser tests (a test tool's own browser download
-# cannot work offline). Installed once, only when missing.
+# cannot work offline), with a CJK font for the portal in Chinese. Installed once, only when
+# missing.
 system:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@fc-list :lang=zh | grep -q . || { \
+	  echo "installing a CJK font for the portal in Chinese"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)

@@ -22,6 +22,7 @@ from spaceclimate.catalog.stac import (
     ZARR_MEDIA_TYPE,
     cube_dimensions,
     cube_variables,
+    ecv_names,
 )
 from spaceclimate.ecv.models import GridSpec
 from spaceclimate.harmonise.grid import cell_bounds, lonlat_bbox
@@ -119,6 +120,7 @@ def build_derived_collection(
         "sci:citation": "; ".join(str(d["sci:citation"]) for d in inputs if d.get("sci:citation")),
         "version": __version__,
         "sco:ecv": ecv,
+        "sco:ecv_names": ecv_names(ecv),
         "sco:agencies": agencies,
         "sco:version": version,
         "sco:derived": True,

@@ -12,6 +12,7 @@ from pyproj import CRS
 
 from spaceclimate.ecv import get_ecv, get_variable
 from spaceclimate.ecv.models import Recipe
+from spaceclimate.errors import RecipeError
 from spaceclimate.harmonise.attrs import DISPLAY_SCALE_ATTR, DISPLAY_UNITS_ATTR
 from spaceclimate.harmonise.binning import COVERAGE_ATTR, FOOTPRINT_ATTR, QUALITY_ATTR
 from spaceclimate.harmonise.grid import lonlat_bbox
@@ -96,6 +97,22 @@ def cube_dimensions(ds: xr.Dataset, grid_type: str, time_step: str | None = None
     return dims
 
 
+def variable_names(name: str) -> dict[str, str]:
+    """Return the names in other languages of a canonical variable (``{}`` for any other)."""
+    try:
+        return dict(get_variable(name).names)
+    except RecipeError:
+        return {}
+
+
+def ecv_names(ecv_id: str) -> dict[str, str]:
+    """Return an ECV's title in every language the ECV table gives (``{}`` if unknown)."""
+    try:
+        return get_ecv(ecv_id).all_names()
+    except RecipeError:
+        return {}
+
+
 def cube_variables(ds: xr.Dataset) -> dict[str, Any]:
     """Return the datacube extension's ``cube:variables`` (data and auxiliary variables)."""
     out: dict[str, Any] = {}
@@ -111,6 +128,9 @@ def cube_variables(ds: xr.Dataset) -> dict[str, Any]:
         if DISPLAY_UNITS_ATTR in var.attrs and DISPLAY_SCALE_ATTR in var.attrs:
             out[str(name)]["sco:display_units"] = str(var.attrs[DISPLAY_UNITS_ATTR])
             out[str(name)]["sco:display_scale"] = float(var.attrs[DISPLAY_SCALE_ATTR])
+        names = variable_names(str(name))
+        if names:
+            out[str(name)]["sco:names"] = names
     for name in ("lat", "lon"):
         if name in ds.coords and ds[name].ndim == 2:
             out[name] = {
@@ -167,6 +187,7 @@ def build_collection(
         "sci:citation": recipe.citation,
         "version": recipe.product_version,
         "sco:ecv": recipe.ecv,
+        "sco:ecv_names": ecv.all_names(),
         "sco:agencies": recipe.agencies,
         "sco:kind": recipe.kind,
         "sco:version": version,

@@ -78,6 +78,7 @@ def list_ecvs() -> dict[str, ECVDef]:
                 domain=body["domain"],
                 variables=variables,
                 vertical=body.get("vertical"),
+                names=tuple((body.get("names") or {}).items()),
             )
         except (KeyError, ValidationError) as exc:
             raise RecipeError(f"ecvs.yaml: ECV {ecv_id!r} is malformed ({exc})") from exc

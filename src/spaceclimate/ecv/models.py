@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -25,6 +26,26 @@ PRODUCT_ATTRS = (
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+#: A language code of the ECV table's translated names: ISO 639-1 (fr, zh), lowercase.
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+def _check_names(names: Any) -> tuple[tuple[str, str], ...]:
+    """Read translated names ``{language code: name}`` (English is the table's own text).
+
+    They are kept as sorted ``(code, name)`` pairs: the models are frozen and hashable.
+    """
+    pairs = names.items() if isinstance(names, dict) else names
+    out = []
+    for code, text in pairs:
+        if not isinstance(code, str) or not _LANGUAGE.match(code) or code == "en":
+            raise ValueError(f"names: {code!r} is not a language code other than en (fr, zh...)")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"names: the {code} name is empty")
+        out.append((code, text))
+    return tuple(sorted(out))
 
 
 class VariableDef(_Strict):
@@ -53,6 +74,16 @@ class VariableDef(_Strict):
         default="physicalMeasurement",
         description="ACDD/ISO 19115-1 kind of content (uncertainties are qualityInformation).",
     )
+    names: tuple[tuple[str, str], ...] = Field(
+        default=(),
+        description="The long name in other languages: {language code: name} (fr, zh).",
+    )
+
+    _names = field_validator("names", mode="before")(_check_names)
+
+    def all_names(self) -> dict[str, str]:
+        """Return the long name in every language the table gives: ``{"en": ..., "fr": ...}``."""
+        return {"en": self.long_name, **dict(self.names)}
 
 
 class VerticalExtent(_Strict):
@@ -75,6 +106,16 @@ class ECVDef(_Strict):
     domain: Literal["ocean", "land", "atmosphere"]
     variables: dict[str, VariableDef]
     vertical: VerticalExtent | None = None
+    names: tuple[tuple[str, str], ...] = Field(
+        default=(),
+        description="The title in other languages: {language code: name} (fr, zh).",
+    )
+
+    _names = field_validator("names", mode="before")(_check_names)
+
+    def all_names(self) -> dict[str, str]:
+        """Return the title in every language the table gives: ``{"en": ..., "fr": ...}``."""
+        return {"en": self.title, **dict(self.names)}
 
 
 class ProviderSpec(_Strict):

@@ -1,12 +1,14 @@
 // Point and area time series from the hub: EDR position queries and the area-mean process.
 
 import { apiPaths, getJSON, hasPath, postJSON } from "./api.js";
+import { formatFixed, t } from "./i18n.js";
 
-/** Format a lon/lat position for people: 0.13°S 140.13°W. */
+/** Format a lon/lat position for people: 0.13°S 140.13°W (0,13°S 140,13°O; 南纬0.13° 西经140.13°). */
 export function lonLatLabel(lon, lat) {
-  const ns = lat >= 0 ? "N" : "S";
-  const ew = lon >= 0 ? "E" : "W";
-  return `${Math.abs(lat).toFixed(2)}°${ns} ${Math.abs(lon).toFixed(2)}°${ew}`;
+  return t("geo.position", {
+    lat: formatFixed(Math.abs(lat), 2), ns: t(lat >= 0 ? "geo.north" : "geo.south"),
+    lon: formatFixed(Math.abs(lon), 2), ew: t(lon >= 0 ? "geo.east" : "geo.west"),
+  });
 }
 
 /** Wrap a longitude into [-180, 180). */

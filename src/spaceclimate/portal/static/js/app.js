@@ -7,6 +7,7 @@ import { mountSeries } from "./series.js";
 import { mountDataset } from "./dataset.js";
 import { mountDownload, mountDownloadChooser } from "./download.js";
 import { mountCompare } from "./compare.js";
+import { chooseLanguage, errorText, language, languageHref, setLanguage, t } from "./i18n.js";
 
 const ROUTES = [
   { pattern: /^\/?$/, nav: "catalog", mount: mountCatalog },
@@ -46,9 +47,9 @@ function showError(err) {
   clear(main);
   main.append(
     el("section", { class: "panel" },
-      el("h1", {}, "Something went wrong"),
-      el("p", { role: "alert", class: "error" }, String(err && err.message ? err.message : err)),
-      el("p", {}, el("a", { href: "#/catalog" }, "Back to the catalog"))),
+      el("h1", {}, t("error.title")),
+      el("p", { role: "alert", class: "error" }, err && err.message ? errorText(err) : String(err)),
+      el("p", {}, el("a", { href: "#/catalog" }, t("error.back")))),
   );
 }
 
@@ -73,7 +74,7 @@ async function route() {
     else link.removeAttribute("aria-current");
   }
   if (!found) {
-    showError(new Error(`No page at ${path}`));
+    showError(new Error(t("error.noPage", { path })));
     return;
   }
   const args = found.m.slice(1).map(decodeURIComponent);
@@ -93,5 +94,22 @@ document.getElementById("skip-link").addEventListener("click", (event) => {
   event.preventDefault();
   main.focus();
 });
-window.addEventListener("hashchange", route);
-route();
+
+/** Load the language's messages, offer the others, then show the view of the address. */
+async function start() {
+  try {
+    await setLanguage(chooseLanguage());
+  } catch (err) {
+    console.warn("messages not loaded", err);
+  }
+  const chooser = document.getElementById("language");
+  chooser.value = language();
+  chooser.addEventListener("change", async () => {
+    history.replaceState(null, "", languageHref(chooser.value));
+    await setLanguage(chooser.value);
+    route();
+  });
+  window.addEventListener("hashchange", route);
+  route();
+}
+start();

@@ -5,11 +5,13 @@ import { allCollections, getJSON, url } from "./api.js";
 import { agencies, ecvLabel, isGridded, missions, resolutionLabel, timeRangeLabel, viewRoute } from "./collections.js";
 import { createMap, boxTool } from "./mapkit.js";
 import { updateQuery } from "./app.js";
+import { errorText, t } from "./i18n.js";
 
 const uniqueSorted = (values) => [...new Set(values.filter(Boolean))].sort((a, b) => a.localeCompare(b));
 /** Where a record comes from: satellites, or the in situ and reanalysis references beside them. */
 const kindOf = (doc) => doc["sco:kind"] || "satellite";
-const KIND_LABELS = { satellite: "Satellite", "in-situ": "In situ", reanalysis: "Reanalysis" };
+const KINDS = new Set(["satellite", "in-situ", "reanalysis"]);
+const kindLabel = (kind) => (KINDS.has(kind) ? t(`kind.${kind}`) : kind);
 
 function card(doc) {
   const cid = encodeURIComponent(doc.id);
@@ -18,27 +20,27 @@ function card(doc) {
   return el("li", { class: "card", dataset: { collection: doc.id } },
     el("img", {
       class: "thumb", src: url(`/portal/thumbnails/${cid}.png`), width: 192, height: 108,
-      alt: `Preview of ${doc.title || doc.id}`, loading: "lazy", decoding: "async",
+      alt: t("catalog.preview", { title: doc.title || doc.id }), loading: "lazy", decoding: "async",
     }),
     el("div", { class: "card-body" },
       el("h2", { id: titleId }, el("a", { href: `#/dataset/${cid}` }, doc.title || doc.id),
         kindOf(doc) === "satellite" ? null
-          : el("span", { class: "badge kind", title: "A reference record, not a satellite one" }, KIND_LABELS[kindOf(doc)] || kindOf(doc))),
+          : el("span", { class: "badge kind", title: t("catalog.referenceBadge") }, kindLabel(kindOf(doc)))),
       el("p", { class: "card-id" }, doc.id),
       el("dl", { class: "facts" },
-        el("dt", {}, "Agency"), el("dd", {}, agencies(doc).join(", ")),
-        el("dt", {}, "ECV"), el("dd", {}, ecvLabel(doc["sco:ecv"])),
-        el("dt", {}, "Time"), el("dd", {}, timeRangeLabel(doc)),
-        el("dt", {}, "Resolution"), el("dd", {}, resolutionLabel(doc))),
+        el("dt", {}, t("fact.agency")), el("dd", {}, agencies(doc).join(", ")),
+        el("dt", {}, t("fact.ecv")), el("dd", {}, ecvLabel(doc["sco:ecv"], doc)),
+        el("dt", {}, t("fact.time")), el("dd", {}, timeRangeLabel(doc)),
+        el("dt", {}, t("fact.resolution")), el("dd", {}, resolutionLabel(doc))),
       el("p", { class: "actions" },
         el("a", { class: "button primary", href: viewRoute(doc), "aria-describedby": titleId },
-          gridded ? "Open map" : "Open chart"),
-        el("a", { class: "button", href: `#/dataset/${cid}`, "aria-describedby": titleId }, "Details"),
-        el("a", { class: "button", href: `#/download/${cid}`, "aria-describedby": titleId }, "Download"))));
+          gridded ? t("action.openMap") : t("action.openChart")),
+        el("a", { class: "button", href: `#/dataset/${cid}`, "aria-describedby": titleId }, t("action.details")),
+        el("a", { class: "button", href: `#/download/${cid}`, "aria-describedby": titleId }, t("action.download")))));
 }
 
 export async function mountCatalog(main, { params }) {
-  document.title = "Catalog · spaceclimate hub";
+  document.title = t("catalog.docTitle");
   const docs = await allCollections();
   const ecvs = uniqueSorted(docs.map((d) => d["sco:ecv"]));
   const agencyNames = uniqueSorted(docs.flatMap(agencies));
@@ -47,50 +49,51 @@ export async function mountCatalog(main, { params }) {
   const references = docs.length - satellite.length;
   const satelliteEcvs = uniqueSorted(satellite.map((d) => d["sco:ecv"])).length;
   const satelliteAgencies = uniqueSorted(satellite.flatMap(agencies)).length;
-  const any = { value: "", label: "any" };
+  const any = { value: "", label: t("catalog.any") };
+  const ecvDocs = new Map(docs.map((d) => [d["sco:ecv"], d]));
 
-  const q = el("input", { type: "search", name: "q", value: params.get("q") || "", placeholder: "e.g. sea ice, OSTIA, salinity" });
-  const ecv = select([any, ...ecvs.map((e) => ({ value: e, label: ecvLabel(e) }))], params.get("ecv") || "", { name: "ecv" });
+  const q = el("input", { type: "search", name: "q", value: params.get("q") || "", placeholder: t("catalog.textPlaceholder") });
+  const ecv = select([any, ...ecvs.map((e) => ({ value: e, label: ecvLabel(e, ecvDocs.get(e)) })).sort((a, b) => a.label.localeCompare(b.label))], params.get("ecv") || "", { name: "ecv" });
   const agency = select([any, ...agencyNames], params.get("agency") || "", { name: "agency" });
   const mission = select([any, ...missionNames], params.get("mission") || "", { name: "mission" });
-  const kinds = uniqueSorted(docs.map(kindOf)).map((k) => ({ value: k, label: KIND_LABELS[k] || k }));
+  const kinds = uniqueSorted(docs.map(kindOf)).map((k) => ({ value: k, label: kindLabel(k) }));
   const kind = select([any, ...kinds], params.get("kind") || "", { name: "kind" });
   const start = el("input", { type: "date", name: "start", value: params.get("start") || "" });
   const end = el("input", { type: "date", name: "end", value: params.get("end") || "" });
-  const bboxInput = el("input", { type: "text", name: "bbox", value: params.get("bbox") || "", placeholder: "west,south,east,north", inputmode: "decimal", pattern: "^\\s*-?[0-9.]+(\\s*,\\s*-?[0-9.]+){3}\\s*$" });
+  const bboxInput = el("input", { type: "text", name: "bbox", value: params.get("bbox") || "", placeholder: t("box.placeholder"), inputmode: "decimal", pattern: "^\\s*-?[0-9.]+(\\s*,\\s*-?[0-9.]+){3}\\s*$" });
   const mapBox = el("div", { class: "mini-map", id: "catalog-map" });
-  const clearBox = el("button", { type: "button" }, "Clear box");
+  const clearBox = el("button", { type: "button" }, t("box.clear"));
   const status = statusLine();
-  const results = el("ul", { class: "results", "aria-label": "Search results" });
+  const results = el("ul", { class: "results", "aria-label": t("catalog.results") });
 
-  const form = el("form", { class: "search panel", role: "search", "aria-label": "Search collections" },
+  const form = el("form", { class: "search panel", role: "search", "aria-label": t("catalog.searchLabel") },
     el("div", { class: "search-grid" },
-      field("Free text", q, "Words in titles, descriptions, keywords").wrap,
-      field("Essential climate variable", ecv).wrap,
-      field("Agency", agency).wrap,
-      field("Mission", mission).wrap,
-      field("Kind of record", kind, "Satellite records, or in situ and reanalysis references").wrap,
-      field("From", start).wrap,
-      field("To", end).wrap),
+      field(t("catalog.text"), q, t("catalog.textHint")).wrap,
+      field(t("fact.ecvLong"), ecv).wrap,
+      field(t("fact.agency"), agency).wrap,
+      field(t("catalog.mission"), mission).wrap,
+      field(t("catalog.kind"), kind, t("catalog.kindHint")).wrap,
+      field(t("time.from"), start).wrap,
+      field(t("time.to"), end).wrap),
     el("fieldset", { class: "bbox-field" },
-      el("legend", {}, "Area"),
+      el("legend", {}, t("box.area")),
       mapBox,
-      el("div", { class: "row" }, field("Box (lon/lat)", bboxInput, "Draw it on the map or type it").wrap),
+      el("div", { class: "row" }, field(t("box.label"), bboxInput, t("box.hint")).wrap),
       el("div", { class: "buttons" }, clearBox)),
     el("div", { class: "buttons" },
-      el("button", { type: "submit", class: "primary" }, "Search"),
-      el("button", { type: "reset" }, "Reset")));
+      el("button", { type: "submit", class: "primary" }, t("catalog.search")),
+      el("button", { type: "reset" }, t("catalog.reset"))));
 
   main.append(el("section", { class: "catalog" },
-    el("h1", {}, "Catalog"),
-    el("p", { class: "intro" }, `${satellite.length} satellite climate data records of ${satelliteEcvs} essential climate variables from ${satelliteAgencies} agencies${references ? `, and ${references} in situ and reanalysis references beside them` : ""}, harmonised into analysis-ready cubes. Search, then open a map, a chart, the details or the download builder.`),
+    el("h1", {}, t("catalog.title")),
+    el("p", { class: "intro" }, t(references ? "catalog.introWithReferences" : "catalog.intro", { records: satellite.length, ecvs: satelliteEcvs, agencies: satelliteAgencies, references })),
     el("div", { class: "catalog-layout" }, form,
       el("div", { class: "catalog-results" }, status, results))));
 
-  const map = createMap(mapBox, { scale: "110m", zoom: 0, minZoom: 0, maxBounds: [[-90, -180], [90, 180]], label: "Map to draw the search area" });
+  const map = createMap(mapBox, { scale: "110m", zoom: 0, minZoom: 0, maxBounds: [[-90, -180], [90, 180]], label: t("catalog.mapLabel") });
   map.fitBounds([[-60, -180], [75, 180]], { animate: false });
   const tool = boxTool(map, {
-    label: "Draw box",
+    label: t("box.draw"),
     onBox(box) {
       bboxInput.value = box.join(",");
       run();
@@ -108,7 +111,7 @@ export async function mountCatalog(main, { params }) {
     updateQuery({ q: q.value.trim(), ecv: ecv.value, agency: agency.value, mission: mission.value, kind: kind.value, start: start.value, end: end.value, bbox: box });
     if (controller) controller.abort();
     controller = new AbortController();
-    status.textContent = "Searching…";
+    status.textContent = t("catalog.searching");
     try {
       const doc = await getJSON("/stac/collections", { q: q.value.trim(), ecv: ecv.value, agency: agency.value, bbox: box, datetime, limit: 1000 }, { signal: controller.signal });
       let found = doc.collections;
@@ -116,12 +119,12 @@ export async function mountCatalog(main, { params }) {
       if (kind.value) found = found.filter((d) => kindOf(d) === kind.value);
       clear(results);
       results.append(...found.map(card));
-      status.textContent = found.length === 1 ? "1 collection found." : `${found.length} collections found.`;
+      status.textContent = t("catalog.found", { count: found.length });
       results.dataset.count = String(found.length);
     } catch (err) {
       if (err.name === "AbortError") return;
       clear(results);
-      status.textContent = `Search failed: ${err.message}`;
+      status.textContent = t("catalog.failed", { message: errorText(err) });
     }
   }
 

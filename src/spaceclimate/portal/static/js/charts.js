@@ -1,6 +1,7 @@
 // Time-series charts (Chart.js on a linear time axis) that can be saved as PNG or CSV.
 
 import { el, fmt, saveBlob, statusLine } from "./dom.js";
+import { formatDate, t } from "./i18n.js";
 
 const COLOURS = ["#0b5394", "#d1495b", "#2a9d8f", "#e9a03b", "#6a4c93", "#4d4d4d"];
 const DAY = 86400000;
@@ -17,12 +18,12 @@ const whiteBackground = {
   },
 };
 
+/** A time axis label at the precision the span needs (year, month, day or minute). */
 function tickLabel(ms, spanDays) {
-  const iso = new Date(ms).toISOString();
-  if (spanDays > 3 * 365) return iso.slice(0, 4);
-  if (spanDays > 60) return iso.slice(0, 7);
-  if (spanDays > 2) return iso.slice(0, 10);
-  return `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+  if (spanDays > 3 * 365) return formatDate(ms, "year");
+  if (spanDays > 60) return formatDate(ms, "month");
+  if (spanDays > 2) return formatDate(ms, "day");
+  return formatDate(ms, "minute");
 }
 
 const STEPS = [
@@ -62,15 +63,15 @@ export function slug(text) {
  * A chart panel: heading, canvas, Save PNG / Save CSV / Clear buttons and a summary.
  * series: [{label, times: [ISO], values: [number|null]}]; all in one unit.
  */
-export function chartPanel({ heading = "Time series", filename = "series", onClear, emptyText } = {}) {
+export function chartPanel({ heading = t("chart.timeSeries"), filename = "series", onClear, emptyText } = {}) {
   const title = el("h2", { class: "chart-title" }, heading);
   const canvas = el("canvas", { role: "img", "aria-label": heading });
   const summary = el("p", { class: "chart-summary" });
-  const empty = el("p", { class: "chart-empty" }, emptyText || "No series yet.");
+  const empty = el("p", { class: "chart-empty" }, emptyText || t("chart.empty"));
   const status = statusLine();
-  const pngButton = el("button", { type: "button", disabled: true }, "Save PNG");
-  const csvButton = el("button", { type: "button", disabled: true }, "Save CSV");
-  const clearButton = el("button", { type: "button", disabled: true }, "Clear");
+  const pngButton = el("button", { type: "button", disabled: true }, t("chart.savePng"));
+  const csvButton = el("button", { type: "button", disabled: true }, t("chart.saveCsv"));
+  const clearButton = el("button", { type: "button", disabled: true }, t("chart.clear"));
   const node = el("section", { class: "chart-panel", "aria-label": heading },
     el("div", { class: "chart-head" }, title,
       el("div", { class: "buttons" }, pngButton, csvButton, onClear ? clearButton : null)),
@@ -111,13 +112,13 @@ export function chartPanel({ heading = "Time series", filename = "series", onCle
             type: "linear",
             min: tmin - pad,
             max: tmax + pad,
-            title: { display: true, text: "time (UTC)" },
+            title: { display: true, text: t("chart.timeAxis") },
             afterBuildTicks: (axis) => {
               axis.ticks = timeTicks(tmin - pad, tmax + pad).map((value) => ({ value }));
             },
             ticks: { autoSkip: false, maxRotation: 0, callback: (v) => tickLabel(v, spanDays) },
           },
-          y: { title: { display: Boolean(units), text: units } },
+          y: { title: { display: Boolean(units), text: units }, ticks: { callback: (v) => fmt(v) } },
         },
         plugins: {
           title: { display: true, text: current.title, font: { size: 14 } },
@@ -138,11 +139,14 @@ export function chartPanel({ heading = "Time series", filename = "series", onCle
     };
     if (chart) chart.destroy();
     chart = new window.Chart(canvas, config);
-    canvas.setAttribute("aria-label", `${current.title}: ${series.length} series in ${units || "no units"}`);
+    canvas.setAttribute("aria-label", t("chart.label", { title: current.title, count: series.length, units: units || t("units.none") }));
     const parts = series.map((s) => {
       const finite = s.values.filter((v) => v !== null && Number.isFinite(v));
-      if (!finite.length) return `${s.label}: no data`;
-      return `${s.label}: ${s.times.length} steps, ${s.times[0].slice(0, 10)} to ${s.times[s.times.length - 1].slice(0, 10)}, min ${fmt(Math.min(...finite))}, max ${fmt(Math.max(...finite))} ${units}`;
+      if (!finite.length) return `${s.label}: ${t("value.noData")}`;
+      return t("chart.summary", {
+        label: s.label, steps: s.times.length, start: formatDate(s.times[0]), end: formatDate(s.times[s.times.length - 1]),
+        min: fmt(Math.min(...finite)), max: fmt(Math.max(...finite)), units,
+      });
     });
     summary.textContent = parts.join(" · ");
     node.dataset.series = String(series.length);
@@ -154,12 +158,12 @@ export function chartPanel({ heading = "Time series", filename = "series", onCle
   pngButton.addEventListener("click", () => {
     canvas.toBlob((blob) => {
       if (blob) saveBlob(blob, `${filename}.png`);
-      status.textContent = "Chart saved as PNG.";
+      status.textContent = t("chart.savedPng");
     }, "image/png");
   });
   csvButton.addEventListener("click", () => {
     saveBlob(new Blob([toCSV(current.series, current.units)], { type: "text/csv" }), `${filename}.csv`);
-    status.textContent = "Data saved as CSV.";
+    status.textContent = t("chart.savedCsv");
   });
   clearButton.addEventListener("click", () => {
     current.series = [];

@@ -3,11 +3,15 @@
 // The rules follow the hub's own processes (spaceclimate.compute.climatology and .trends), so
 // a series shown here as anomalies is the one the `anomaly` process would give for it.
 
+import { formatPlain, monthName, t } from "./i18n.js";
+
 const DAY_MS = 86400000;
 const DAYS_PER_YEAR = 365.2425;
 const FEB29 = 60;
-export const MONTHS = ["January", "February", "March", "April", "May", "June", "July",
-  "August", "September", "October", "November", "December"];
+/** The names of the calendar months in the current language (January...). */
+export function months() {
+  return Array.from({ length: 12 }, (_, i) => monthName(i + 1));
+}
 
 const PART = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
 
@@ -36,7 +40,7 @@ export function periodLabel(start, end) {
   const a = String(start).trim();
   const b = String(end).trim();
   if (a === b) return a;
-  return a.length === 4 && b.length === 4 ? `${a}–${b}` : `${a} to ${b}`;
+  return a.length === 4 && b.length === 4 ? `${a}–${b}` : t("time.range", { start: a, end: b });
 }
 
 /**
@@ -44,16 +48,16 @@ export function periodLabel(start, end) {
  * Returns {start, end, text: "2007/2009" (what the hub's processes take), label, from, to}
  * (from/to: the milliseconds covered) or throws an Error saying what is wrong.
  */
-export function parsePeriod(start, end, what = "baseline") {
+export function parsePeriod(start, end, what = t("period.baseline")) {
   const a = String(start || "").trim();
   const b = String(end || "").trim();
-  if (!a || !b) throw new Error(`Give the ${what}'s start and end (years such as 2007, or dates).`);
+  if (!a || !b) throw new Error(t("period.missing", { what }));
   for (const part of [a, b]) {
-    if (!isPeriodPart(part)) throw new Error(`The ${what} '${part}' is not a year (2007) or a date (2007-06-05).`);
+    if (!isPeriodPart(part)) throw new Error(t("period.invalid", { what, part }));
   }
   const [from] = partBounds(a);
   const [, to] = partBounds(b);
-  if (from > to) throw new Error(`The ${what} starts after it ends (${a} > ${b}).`);
+  if (from > to) throw new Error(t("period.reversed", { what, start: a, end: b }));
   return { start: a, end: b, text: `${a}/${b}`, label: periodLabel(a, b), from, to };
 }
 
@@ -143,7 +147,7 @@ export function anomalies(times, values, period, kind = slotKind(times)) {
     sums.set(s, (sums.get(s) || 0) + v);
     counts.set(s, (counts.get(s) || 0) + 1);
   });
-  if (!counts.size) throw new Error(`No valid value in the baseline ${period.label}.`);
+  if (!counts.size) throw new Error(t("period.noValue", { period: period.label }));
   const climatology = new Map([...sums].map(([s, sum]) => [s, sum / counts.get(s)]));
   if (kind === "dayofyear" && !climatology.has(FEB29)
     && climatology.has(FEB29 - 1) && climatology.has(FEB29 + 1)) {
@@ -247,33 +251,33 @@ export function trendLine(summary, points, per = "decade") {
 export function rateUnitsLabel(units) {
   const text = String(units || "").trim();
   let m = text.match(/^(.*?)\s*\/\s*\(10 year\)$/);
-  if (m) return m[1] && m[1] !== "1" ? `${m[1]} per decade` : "per decade";
+  if (m) return m[1] && m[1] !== "1" ? t("rate.unitsPerDecade", { units: m[1] }) : t("rate.perDecade");
   m = text.match(/^(.*?)\s*year-1$/);
-  if (m) return m[1] && m[1] !== "1" ? `${m[1]} per year` : "per year";
+  if (m) return m[1] && m[1] !== "1" ? t("rate.unitsPerYear", { units: m[1] }) : t("rate.perYear");
   return text;
 }
 
 /** A number with 3 significant digits and a true minus sign (−12.7). */
 export function signed(value, digits = 3) {
-  if (value === null || value === undefined || !Number.isFinite(value)) return "n/a";
+  if (value === null || value === undefined || !Number.isFinite(value)) return t("value.na");
   const abs = Math.abs(value);
-  const text = abs !== 0 && (abs >= 1e6 || abs < 1e-3)
-    ? abs.toExponential(digits - 1)
-    : String(Number(abs.toPrecision(digits)));
-  return value < 0 && Number(text) !== 0 ? `−${text}` : text;
+  const exponent = abs !== 0 && (abs >= 1e6 || abs < 1e-3);
+  const text = exponent ? abs.toExponential(digits - 1) : formatPlain(abs, digits);
+  const zero = exponent ? Number(text) === 0 : Number(abs.toPrecision(digits)) === 0;
+  return value < 0 && !zero ? `−${text}` : text;
 }
 
 /** A p-value for people: p < 0.001, or p = 0.034. */
 export function pValueLabel(p) {
-  if (p === null || p === undefined || !Number.isFinite(p)) return "p n/a";
-  if (p < 0.001) return "p < 0.001";
-  return `p = ${Number(p.toPrecision(2))}`;
+  if (p === null || p === undefined || !Number.isFinite(p)) return `p ${t("value.na")}`;
+  if (p < 0.001) return `p < ${formatPlain(0.001, 1)}`;
+  return `p = ${formatPlain(p, 2)}`;
 }
 
 /** "−12.7 % per decade (95 % CI −14.7 to −10.6), p < 0.001" from a trend summary. */
 export function trendText(summary) {
   const units = rateUnitsLabel(summary.units);
   const ci = Number.isFinite(summary.ci_lower) && Number.isFinite(summary.ci_upper)
-    ? ` (95 % CI ${signed(summary.ci_lower)} to ${signed(summary.ci_upper)})` : "";
+    ? t("trend.ci", { low: signed(summary.ci_lower), high: signed(summary.ci_upper) }) : "";
   return `${signed(summary.slope)} ${units}${ci}, ${pValueLabel(summary.p_value)}`;
 }

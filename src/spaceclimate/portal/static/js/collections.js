@@ -1,9 +1,9 @@
 // What the portal reads from STAC Collection documents (datacube extension + hub fields).
 
+import { formatDate, formatNumber, language, t } from "./i18n.js";
+
 const SPATIAL = [["lat", "lon"], ["y", "x"]];
-const STEPS = {
-  P1D: "daily", P1M: "monthly", P1Y: "yearly", P7D: "7-day", P8D: "8-day", P10D: "10-day",
-};
+const STEPS = new Set(["P1D", "P1M", "P1Y", "P7D", "P8D", "P10D"]);
 
 /** Whether a collection has a spatial grid (a map), from cube:dimensions. */
 export function isGridded(doc) {
@@ -37,7 +37,19 @@ export function variableInfo(doc, name) {
 /** Units of a variable for people ("1" means dimensionless). */
 export function unitsLabel(units) {
   if (units === undefined || units === null || units === "") return "";
-  return units === "1" ? "fraction" : String(units);
+  return units === "1" ? t("units.fraction") : String(units);
+}
+
+/** A name in the current language from a {lang: name} record (English, then `fallback`). */
+export function localName(names, fallback) {
+  const record = names && typeof names === "object" ? names : {};
+  return record[language()] || record.en || fallback;
+}
+
+/** What a variable is, in the current language where the hub gives it (else its description). */
+export function variableLabel(doc, name) {
+  const info = variableInfo(doc, name);
+  return localName(info["sco:names"], info.description || name);
 }
 
 /**
@@ -57,11 +69,14 @@ export function variableStyle(doc, name) {
   return { colormap: "viridis", range: [0, 1] };
 }
 
-/** Human label of an ECV id (sea_surface_temperature -> Sea surface temperature). */
-export function ecvLabel(id) {
+/**
+ * The name of an ECV for people, in the current language when a collection of it gives its
+ * names (sco:ecv_names), else from its id (sea_surface_temperature -> Sea surface temperature).
+ */
+export function ecvLabel(id, doc = null) {
   if (!id) return "";
   const text = String(id).replaceAll("_", " ");
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  return localName(doc && doc["sco:ecv_names"], text.charAt(0).toUpperCase() + text.slice(1));
 }
 
 /** Agencies of a collection. */
@@ -82,21 +97,24 @@ export function timeRange(doc) {
 
 /** The time range for people. */
 export function timeRangeLabel(doc) {
-  if (!hasTime(doc)) return "static (no time axis)";
+  if (!hasTime(doc)) return t("time.static");
   const [start, end] = timeRange(doc);
-  return `${(start || "..").slice(0, 10)} to ${(end || "..").slice(0, 10)}`;
+  return t("time.range", { start: start ? formatDate(start) : "..", end: end ? formatDate(end) : ".." });
 }
 
 /** Spatial and temporal resolution for people: "0.25° · daily". */
 export function resolutionLabel(doc) {
   const dims = doc["cube:dimensions"] || {};
   const parts = [];
-  if (dims.lon && dims.lon.step) parts.push(`${Number(dims.lon.step.toPrecision(3))}°`);
+  if (dims.lon && dims.lon.step) parts.push(`${formatNumber(dims.lon.step, 3)}°`);
   else if (dims.x && dims.x.step) {
     const metres = Number(dims.x.step);
-    parts.push(metres >= 1000 ? `${Number((metres / 1000).toPrecision(3))} km` : `${Math.round(metres)} m`);
-  } else parts.push("no grid (series)");
-  if (dims.time) parts.push(STEPS[dims.time.step] || dims.time.step || "irregular time steps");
+    parts.push(metres >= 1000 ? `${formatNumber(metres / 1000, 3)} km` : `${formatNumber(Math.round(metres))} m`);
+  } else parts.push(t("resolution.noGrid"));
+  if (dims.time) {
+    const step = dims.time.step;
+    parts.push(STEPS.has(step) ? t(`step.${step}`) : step || t("resolution.irregular"));
+  }
   return parts.join(" · ");
 }
 

@@ -3,9 +3,10 @@
 
 import { el, field, select, clear, dateLabel } from "./dom.js";
 import { allCollections, getJSON, hasPath, url } from "./api.js";
-import { bbox, dataVariables, ecvLabel, isGridded, variableInfo } from "./collections.js";
+import { bbox, dataVariables, ecvLabel, isGridded, unitsLabel, variableInfo } from "./collections.js";
 import { createMap, legend, syncMaps } from "./mapkit.js";
 import { updateQuery } from "./app.js";
+import { t } from "./i18n.js";
 
 const L = window.L;
 const DEFAULT_PAIR = ["ukmo-ostia-sst-monthly:sst", "noaa-ersst-v5:sst"];
@@ -37,7 +38,7 @@ function overlap(timesA, timesB) {
 }
 
 export async function mountCompare(main, { params }) {
-  document.title = "Compare · spaceclimate hub";
+  document.title = t("compare.docTitle");
   const docs = (await allCollections()).filter(isGridded);
   const byId = new Map(docs.map((d) => [d.id, d]));
   let [aId, aVar] = splitLayer(params.get("a") || DEFAULT_PAIR[0]);
@@ -105,24 +106,24 @@ export async function mountCompare(main, { params }) {
   const diffPanel = el("div", { class: "compare-diff" }, el("figure", {}, capD, mapD));
 
   main.append(el("section", { class: "compare" },
-    el("h1", {}, "Compare two collections"),
-    el("p", { class: "intro" }, "Two collections of one essential climate variable, side by side with one colour range, or as a difference map A − B (B taken at the nearest grid cell of each of A's map pixels)."),
-    el("form", { class: "panel compare-form", onsubmit: (e) => e.preventDefault(), "aria-label": "Comparison settings" },
-      el("fieldset", {}, el("legend", {}, "A"), field("Collection A", aSelect).wrap, field("Variable A", aVarSelect).wrap, field("Time A", aTime).wrap),
-      el("fieldset", {}, el("legend", {}, "B (same ECV)"), field("Collection B", bSelect).wrap, field("Variable B", bVarSelect).wrap, field("Time B", bTime).wrap),
-      el("fieldset", {}, el("legend", {}, "View"),
-        el("div", { class: "check" }, sideRadio, el("label", { for: "mode-side" }, "Side by side")),
-        el("div", { class: "check" }, diffRadio, el("label", { for: "mode-diff" }, "Difference A − B")),
-        el("div", { class: "row two" }, field("Shared minimum", minInput).wrap, field("Shared maximum", maxInput).wrap),
-        field("Difference range ±", halfInput).wrap)),
+    el("h1", {}, t("compare.title")),
+    el("p", { class: "intro" }, t("compare.intro")),
+    el("form", { class: "panel compare-form", onsubmit: (e) => e.preventDefault(), "aria-label": t("compare.settings") },
+      el("fieldset", {}, el("legend", {}, "A"), field(t("compare.collection", { which: "A" }), aSelect).wrap, field(t("compare.variable", { which: "A" }), aVarSelect).wrap, field(t("compare.time", { which: "A" }), aTime).wrap),
+      el("fieldset", {}, el("legend", {}, t("compare.sameEcv")), field(t("compare.collection", { which: "B" }), bSelect).wrap, field(t("compare.variable", { which: "B" }), bVarSelect).wrap, field(t("compare.time", { which: "B" }), bTime).wrap),
+      el("fieldset", {}, el("legend", {}, t("compare.view")),
+        el("div", { class: "check" }, sideRadio, el("label", { for: "mode-side" }, t("compare.side"))),
+        el("div", { class: "check" }, diffRadio, el("label", { for: "mode-diff" }, t("compare.difference"))),
+        el("div", { class: "row two" }, field(t("compare.sharedMin"), minInput).wrap, field(t("compare.sharedMax"), maxInput).wrap),
+        field(t("compare.diffRange"), halfInput).wrap)),
     note,
     el("div", { class: "compare-legends" }, legShared.node, legDiff.node),
     sidePanel, diffPanel));
 
   const maps = {
-    a: createMap(mapA, { label: "Map of collection A" }),
-    b: createMap(mapB, { label: "Map of collection B" }),
-    d: createMap(mapD, { label: "Difference map A minus B" }),
+    a: createMap(mapA, { label: t("compare.mapOf", { which: "A" }) }),
+    b: createMap(mapB, { label: t("compare.mapOf", { which: "B" }) }),
+    d: createMap(mapD, { label: t("compare.diffMap") }),
   };
   /** Show where A and B overlap (a long thin band: a piece about four times as wide as tall). */
   const overlapView = () => {
@@ -163,23 +164,23 @@ export async function mountCompare(main, { params }) {
     const cmap = tjA["sco:colormap"];
     capA.textContent = `A: ${byId.get(aId).title} — ${aVar}${ta ? `, ${dateLabel(ta)}` : ""}`;
     capB.textContent = `B: ${byId.get(bId).title} — ${bVar}${tb ? `, ${dateLabel(tb)}` : ""}`;
-    capD.textContent = `A − B: ${aId} ${dateLabel(ta)} minus ${bId} ${dateLabel(tb)}`;
+    capD.textContent = t("compare.diffCaption", { a: `${aId} ${dateLabel(ta)}`, b: `${bId} ${dateLabel(tb)}` });
     note.textContent = units !== unitsB
-      ? `Units differ (${units} vs ${unitsB}): a difference cannot be drawn.`
-      : `${ecvLabel(byId.get(aId)["sco:ecv"])}: both in ${units}.`;
+      ? t("compare.unitsDiffer", { a: unitsLabel(units), b: unitsLabel(unitsB) })
+      : t("compare.bothIn", { ecv: ecvLabel(byId.get(aId)["sco:ecv"], byId.get(aId)), units: unitsLabel(units) });
     if (mode === "side") {
       setLayer("a", url(`${tiles(aId, aVar)}/{z}/{x}/{y}.png`, { datetime: ta, colormap: cmap, rescale }));
       setLayer("b", url(`${tiles(bId, bVar)}/{z}/{x}/{y}.png`, { datetime: tb, colormap: cmap, rescale }));
       mapA.dataset.rescale = mapB.dataset.rescale = rescale;
       const doc = await getJSON(`${tiles(aId, aVar)}/legend.json`, { colormap: cmap, rescale });
-      legShared.update(doc, `Shared colour range (${units})`);
+      legShared.update(doc, t("compare.sharedLegend", { units: unitsLabel(units) }));
       for (const m of [maps.a, maps.b]) m.invalidateSize();
     } else if (units === unitsB) {
       const drange = `${-half},${half}`;
       setLayer("d", url(`${diffPath}/{z}/{x}/{y}.png`, { a: `${aId}:${aVar}`, b: `${bId}:${bVar}`, datetime_a: ta, datetime_b: tb, rescale: drange, colormap: "RdBu_r" }));
       mapD.dataset.rescale = drange;
       const doc = await getJSON(`${tiles(aId, aVar)}/legend.json`, { colormap: "RdBu_r", rescale: drange });
-      legDiff.update(doc, `A − B (${units}); blue: A colder/lower, red: A warmer/higher`);
+      legDiff.update(doc, t("compare.diffLegend", { units: unitsLabel(units) }));
       maps.d.invalidateSize();
     }
   }

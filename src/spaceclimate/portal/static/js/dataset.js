@@ -4,8 +4,9 @@ import { el, copyText, humanBytes, statusLine } from "./dom.js";
 import { BASE, collection, getJSON } from "./api.js";
 import {
   agencies, bbox, dataVariables, ecvLabel, hasTime, isGridded, resolutionLabel, timeRangeLabel,
-  unitsLabel, variableInfo, viewRoute,
+  unitsLabel, variableInfo, variableLabel, viewRoute,
 } from "./collections.js";
+import { formatDate, formatPlain, t } from "./i18n.js";
 
 /** An http(s) URL from metadata, or null (never javascript: or data: links). */
 export function safeHref(value) {
@@ -34,13 +35,14 @@ function snippet(title, code) {
   const pre = el("pre", { tabindex: "0" }, el("code", {}, code));
   return el("div", { class: "snippet" },
     el("div", { class: "snippet-head" }, el("h3", {}, title),
-      el("button", { type: "button", onclick: () => copyText(code, status), "aria-label": `Copy: ${title}` }, "Copy")),
+      el("button", { type: "button", onclick: () => copyText(code, status), "aria-label": t("dataset.copyLabel", { title }) }, t("dataset.copy"))),
     pre, status);
 }
 
 function extentText(dim) {
   if (!dim.extent) return dim.values ? dim.values.join(", ") : "";
-  return dim.extent.map((v) => (typeof v === "number" ? Number(v.toPrecision(7)) : String(v))).join(" to ");
+  const [low, high] = dim.extent.map((v) => (typeof v === "number" ? formatPlain(v, 7) : formatDate(v)));
+  return t("time.range", { start: low, end: high });
 }
 
 export function snippets(doc, base) {
@@ -51,7 +53,7 @@ export function snippets(doc, base) {
   const lon = Number(((w + e) / 2).toFixed(2));
   const lat = Number(((s + n) / 2).toFixed(2));
   const list = [
-    ["Python client", [
+    [t("dataset.snippet.python"), [
       "from spaceclimate.client import Hub",
       "",
       `hub = Hub("${base}")`,
@@ -61,7 +63,7 @@ export function snippets(doc, base) {
         : `print(ds["${v}"].to_series().tail())`,
       `hub.download("${cid}", "${cid}.nc", format="netcdf")`,
     ].join("\n")],
-    ["xarray over Zarr", [
+    [t("dataset.snippet.xarray"), [
       "import xarray as xr",
       "",
       `ds = xr.open_zarr("${base}/zarr/${cid}", zarr_format=3)`,
@@ -69,12 +71,12 @@ export function snippets(doc, base) {
     ].join("\n")],
   ];
   if (isGridded(doc)) {
-    list.push(["curl: EDR time series at a point (CSV)",
+    list.push([t("dataset.snippet.edr"),
       `curl "${base}/edr/collections/${cid}/position?coords=POINT(${lon}%20${lat})&parameter-name=${v}&f=CSV"`]);
   } else {
-    list.push(["curl: the series as CSV", `curl -o ${cid}.csv "${base}/download/${cid}?format=csv"`]);
+    list.push([t("dataset.snippet.csv"), `curl -o ${cid}.csv "${base}/download/${cid}?format=csv"`]);
   }
-  list.push(["curl: STAC collection and items",
+  list.push([t("dataset.snippet.stac"),
     `curl "${base}/stac/collections/${cid}"\ncurl "${base}/stac/collections/${cid}/items?limit=10"`]);
   return list;
 }
@@ -85,7 +87,7 @@ export async function mountDataset(main, { args }) {
     collection(cid),
     getJSON(`/stac/collections/${encodeURIComponent(cid)}/items`, { limit: 100 }).catch(() => ({ features: [] })),
   ]);
-  document.title = `${doc.title || cid} · Details · spaceclimate hub`;
+  document.title = t("dataset.docTitle", { title: doc.title || cid });
   const base = `${window.location.origin}${BASE}`;
   const licenseLinks = (doc.links || []).filter((l) => l.rel === "license");
   const variables = dataVariables(doc);
@@ -97,50 +99,50 @@ export async function mountDataset(main, { args }) {
     el("div", { class: "view-head" },
       el("h1", {}, doc.title || cid),
       el("p", { class: "links" },
-        el("a", { class: "button primary", href: viewRoute(doc) }, isGridded(doc) ? "Open map" : "Open chart"), " ",
-        el("a", { class: "button", href: `#/download/${encodeURIComponent(cid)}` }, "Download"))),
+        el("a", { class: "button primary", href: viewRoute(doc) }, isGridded(doc) ? t("action.openMap") : t("action.openChart")), " ",
+        el("a", { class: "button", href: `#/download/${encodeURIComponent(cid)}` }, t("action.download")))),
     el("dl", { class: "facts wide" },
-      el("dt", {}, "Collection id"), el("dd", {}, el("code", {}, cid)),
-      el("dt", {}, "Essential climate variable"), el("dd", {}, ecvLabel(doc["sco:ecv"])),
-      el("dt", {}, "Agencies"), el("dd", {}, agencies(doc).join(", ")),
-      el("dt", {}, "Time"), el("dd", {}, timeRangeLabel(doc)),
-      el("dt", {}, "Resolution"), el("dd", {}, resolutionLabel(doc)),
-      el("dt", {}, "Keywords"), el("dd", {}, (doc.keywords || []).join(", "))),
-    el("section", {}, el("h2", {}, "Description"), el("p", { class: "description" }, doc.description || "")),
-    el("section", {}, el("h2", {}, "Variables"),
-      table("Data variables of the harmonised cube", ["name", "description", "units", "CF standard name", "dimensions"],
+      el("dt", {}, t("dataset.id")), el("dd", {}, el("code", {}, cid)),
+      el("dt", {}, t("fact.ecvLong")), el("dd", {}, ecvLabel(doc["sco:ecv"], doc)),
+      el("dt", {}, t("dataset.agencies")), el("dd", {}, agencies(doc).join(", ")),
+      el("dt", {}, t("fact.time")), el("dd", {}, timeRangeLabel(doc)),
+      el("dt", {}, t("fact.resolution")), el("dd", {}, resolutionLabel(doc)),
+      el("dt", {}, t("dataset.keywords")), el("dd", {}, (doc.keywords || []).join(", "))),
+    el("section", {}, el("h2", {}, t("dataset.description")), el("p", { class: "description" }, doc.description || "")),
+    el("section", {}, el("h2", {}, t("dataset.variables")),
+      table(t("dataset.variablesCaption"), [t("dataset.col.name"), t("dataset.col.description"), t("dataset.col.units"), t("dataset.col.standardName"), t("dataset.col.dimensions")],
         variables.map((v) => {
           const info = variableInfo(doc, v);
-          return [v, info.description || "", unitsLabel(info.unit), info["sco:standard_name"] || "", (info.dimensions || []).join(", ")];
+          return [v, variableLabel(doc, v) === v ? "" : variableLabel(doc, v), unitsLabel(info.unit), info["sco:standard_name"] || "", (info.dimensions || []).join(", ")];
         }))),
-    el("section", {}, el("h2", {}, "Grid and time coverage"),
-      table("Dimensions of the cube", ["dimension", "type", "extent", "step", "reference system"],
-        Object.entries(dims).map(([name, d]) => [name, d.type || "", extentText(d), d.step === undefined || d.step === null ? "irregular" : String(d.step), d.reference_system ? `EPSG:${d.reference_system}` : ""])),
-      el("p", {}, `Bounding box (lon/lat): ${bbox(doc).map((x) => Number(Number(x).toFixed(3))).join(", ")}`),
-      hasTime(doc) ? null : el("p", {}, "This collection is static: it has no time axis.")),
-    el("section", {}, el("h2", {}, "Licence"),
-      el("p", {}, `Licence: ${doc.license || "not stated"}`),
+    el("section", {}, el("h2", {}, t("dataset.grid")),
+      table(t("dataset.dimensionsCaption"), [t("dataset.col.dimension"), t("dataset.col.type"), t("dataset.col.extent"), t("dataset.col.step"), t("dataset.col.crs")],
+        Object.entries(dims).map(([name, d]) => [name, d.type || "", extentText(d), d.step === undefined || d.step === null ? t("dataset.irregular") : String(d.step), d.reference_system ? `EPSG:${d.reference_system}` : ""])),
+      el("p", {}, t("dataset.bbox", { bbox: bbox(doc).map((x) => formatPlain(Number(Number(x).toFixed(3)), 7)).join(t("list.numbers")) })),
+      hasTime(doc) ? null : el("p", {}, t("dataset.static"))),
+    el("section", {}, el("h2", {}, t("dataset.licence")),
+      el("p", {}, t("dataset.licenceIs", { licence: doc.license || t("dataset.notStated") })),
       licenseLinks.length ? el("ul", {}, licenseLinks.map((l) => el("li", {}, link(l.href, l.title || l.href)))) : null),
-    el("section", {}, el("h2", {}, "How to cite"),
-      doc["sci:citation"] ? el("blockquote", { class: "citation" }, doc["sci:citation"]) : el("p", {}, "No citation given."),
-      doi ? el("p", {}, "DOI: ", link(`https://doi.org/${doi}`, doi)) : el("p", { class: "muted" }, "No DOI is known for this product."),
-      publications.length ? el("div", {}, el("h3", {}, "Publications"), el("ul", {}, publications.map((p) =>
+    el("section", {}, el("h2", {}, t("dataset.cite")),
+      doc["sci:citation"] ? el("blockquote", { class: "citation" }, doc["sci:citation"]) : el("p", {}, t("dataset.noCitation")),
+      doi ? el("p", {}, "DOI: ", link(`https://doi.org/${doi}`, doi)) : el("p", { class: "muted" }, t("dataset.noDoi")),
+      publications.length ? el("div", {}, el("h3", {}, t("dataset.publications")), el("ul", {}, publications.map((p) =>
         el("li", {}, p.citation || "", p.doi ? [" DOI: ", link(`https://doi.org/${p.doi}`, p.doi)] : null)))) : null),
-    el("section", {}, el("h2", {}, "Provenance"),
+    el("section", {}, el("h2", {}, t("dataset.provenance")),
       el("dl", { class: "facts wide" },
-        el("dt", {}, "Product version"), el("dd", {}, String(doc.version ?? "not stated")),
-        el("dt", {}, "Hub version of the cube"), el("dd", {}, `v${doc["sco:version"] ?? 1}`),
-        el("dt", {}, "Recipe"), el("dd", {}, el("code", {}, doc["sco:recipe"] || "")),
-        el("dt", {}, "Providers"), el("dd", {}, el("ul", { class: "plain" }, (doc.providers || []).map((p) =>
-          el("li", {}, p.url ? link(p.url, p.name) : p.name, p.roles ? ` (${p.roles.join(", ")})` : ""))))),
-      table(`Source files (${items.features.length} item${items.features.length === 1 ? "" : "s"})`,
-        ["item", "time", "source file", "size", "checksum (multihash SHA-256)"],
+        el("dt", {}, t("dataset.productVersion")), el("dd", {}, String(doc.version ?? t("dataset.notStated"))),
+        el("dt", {}, t("dataset.hubVersion")), el("dd", {}, `v${doc["sco:version"] ?? 1}`),
+        el("dt", {}, t("dataset.recipe")), el("dd", {}, el("code", {}, doc["sco:recipe"] || "")),
+        el("dt", {}, t("dataset.providers")), el("dd", {}, el("ul", { class: "plain" }, (doc.providers || []).map((p) =>
+          el("li", {}, p.url ? link(p.url, p.name) : p.name, p.roles ? ` (${p.roles.map((r) => t(`role.${r}`)).join(", ")})` : ""))))),
+      table(t("dataset.sources", { count: items.features.length }),
+        [t("dataset.col.item"), t("dataset.col.time"), t("dataset.col.source"), t("dataset.col.size"), t("dataset.col.checksum")],
         items.features.map((f) => {
           const src = ((f.assets || {}).source || {})["sco:source_file"] || {};
           const p = f.properties || {};
-          const time = p.start_datetime ? `${String(p.start_datetime).slice(0, 10)} to ${String(p.end_datetime || "").slice(0, 10)}` : String(p.datetime || "static").slice(0, 10);
+          const time = p.start_datetime ? t("time.range", { start: formatDate(p.start_datetime), end: formatDate(p.end_datetime || "") }) : p.datetime ? formatDate(p.datetime) : t("dataset.staticItem");
           return [f.id, time, src.title || "", src["file:size"] ? humanBytes(src["file:size"]) : "", el("code", { class: "checksum" }, src["file:checksum"] || "")];
         }))),
-    el("section", {}, el("h2", {}, "Use it"), snippets(doc, base).map(([t, c]) => snippet(t, c)))));
+    el("section", {}, el("h2", {}, t("dataset.use")), snippets(doc, base).map(([title, code]) => snippet(title, code)))));
   return {};
 }

@@ -1,6 +1,8 @@
 // Small DOM helpers. Text from the hub (titles, descriptions, metadata of data files) is only
 // ever set with textContent or as attribute values: never parsed as HTML.
 
+import { formatDate, formatFixed, formatNumber, t } from "./i18n.js";
+
 /**
  * Create an element: el("a", {href: "#/", class: "x", onclick: fn}, "text", child, ...).
  * Properties starting with "on" become event listeners; "class" and "for" are mapped; values
@@ -75,42 +77,37 @@ export function select(options, selected, props = {}) {
   return node;
 }
 
-/** Format a byte count for people (1.5 MB). */
+/** Format a byte count for people in the current language (1.5 MB, 1,5 Mo). */
 export function humanBytes(n) {
   const units = ["B", "kB", "MB", "GB", "TB"];
   let value = Number(n);
   for (const unit of units) {
     if (Math.abs(value) < 1000 || unit === "TB") {
-      return unit === "B" ? `${value.toFixed(0)} B` : `${value.toFixed(1)} ${unit}`;
+      return t(`bytes.${unit}`, { value: formatFixed(value, unit === "B" ? 0 : 1) });
     }
     value /= 1000;
   }
-  return `${value} B`;
+  return t("bytes.B", { value: String(value) });
 }
 
-/** Format a number with up to 4 significant digits. */
+/** Format a number with up to 4 significant digits (in the current language: 271,3). */
 export function fmt(value, digits = 4) {
-  if (value === null || value === undefined || Number.isNaN(value)) return "no data";
-  const abs = Math.abs(value);
-  if (abs !== 0 && (abs >= 1e6 || abs < 1e-3)) return value.toExponential(2);
-  return String(Number(value.toPrecision(digits)));
+  return formatNumber(value, digits);
 }
 
-/** ISO date-time to a short UTC label: 2017-06-05 or 2017-06-05 12:00. */
+/** An ISO date-time as a short UTC label: 2017-06-05 or 2017-06-05 12:00 (5 juin 2017...). */
 export function dateLabel(iso, withTime = false) {
   if (!iso) return "";
-  const text = String(iso);
-  if (!withTime) return text.slice(0, 10);
-  return `${text.slice(0, 10)} ${text.slice(11, 16)}`;
+  return formatDate(String(iso), withTime ? "minute" : "day");
 }
 
 /** Copy text to the clipboard, falling back to selecting a text area. */
 export async function copyText(text, status) {
   try {
     await navigator.clipboard.writeText(text);
-    if (status) status.textContent = "Copied to the clipboard.";
+    if (status) status.textContent = t("copy.done");
   } catch {
-    if (status) status.textContent = "Select the text and copy it (Ctrl+C).";
+    if (status) status.textContent = t("copy.manual");
   }
 }
 

@@ -3,9 +3,10 @@
 
 import { el, field, select, statusLine, clear, humanBytes, newId } from "./dom.js";
 import { allCollections, collection, getJSON, url } from "./api.js";
-import { dataVariables, hasTime, isGridded, timeRange, variableInfo } from "./collections.js";
+import { dataVariables, hasTime, isGridded, timeRange, unitsLabel, variableInfo, variableLabel } from "./collections.js";
 import { boxTool, createMap } from "./mapkit.js";
 import { updateQuery } from "./app.js";
+import { errorText, formatDate, t } from "./i18n.js";
 
 const FORMATS = [
   { value: "netcdf", label: "NetCDF", ext: "nc" },
@@ -14,11 +15,11 @@ const FORMATS = [
 ];
 
 export async function mountDownloadChooser(main) {
-  document.title = "Download · spaceclimate hub";
+  document.title = t("download.docTitle");
   const docs = await allCollections();
   main.append(el("section", { class: "panel" },
-    el("h1", {}, "Download builder"),
-    el("p", {}, "Choose a collection, then a box, a time range, variables and a format."),
+    el("h1", {}, t("download.builder")),
+    el("p", {}, t("download.choose")),
     el("ul", { class: "link-list" }, docs.map((d) =>
       el("li", {}, el("a", { href: `#/download/${encodeURIComponent(d.id)}` }, d.title || d.id), " ", el("span", { class: "muted" }, d.id))))));
   return {};
@@ -37,14 +38,14 @@ function debounce(fn, ms) {
 export async function mountDownload(main, { args, params }) {
   const cid = args[0];
   const [doc, docs] = await Promise.all([collection(cid), allCollections()]);
-  document.title = `${doc.title || cid} · Download · spaceclimate hub`;
+  document.title = t("download.docTitleOf", { title: doc.title || cid });
   const gridded = isGridded(doc);
   const timed = hasTime(doc);
   const [t0, t1] = timeRange(doc);
   const variables = dataVariables(doc);
 
   const collectionSelect = select(docs.map((d) => ({ value: d.id, label: d.title || d.id })), cid);
-  const bboxInput = el("input", { type: "text", name: "bbox", value: params.get("bbox") || "", placeholder: "west,south,east,north (empty: everything)", inputmode: "decimal" });
+  const bboxInput = el("input", { type: "text", name: "bbox", value: params.get("bbox") || "", placeholder: t("download.boxPlaceholder"), inputmode: "decimal" });
   const start = el("input", { type: "date", name: "start", value: params.get("start") || (t0 ? t0.slice(0, 10) : ""), min: t0 ? t0.slice(0, 10) : null, max: t1 ? t1.slice(0, 10) : null });
   const end = el("input", { type: "date", name: "end", value: params.get("end") || (t1 ? t1.slice(0, 10) : ""), min: t0 ? t0.slice(0, 10) : null, max: t1 ? t1.slice(0, 10) : null });
   const chosenVars = params.get("variables") ? params.get("variables").split(",") : variables;
@@ -53,45 +54,51 @@ export async function mountDownload(main, { args, params }) {
   const radios = FORMATS.map((f) => el("input", { type: "radio", name: "format", value: f.value, id: newId("fmt"), checked: f.value === wantFormat, disabled: f.value === "geotiff" && !gridded }));
   const estimate = el("div", { class: "estimate", role: "status", "aria-live": "polite" });
   const explain = el("div", { class: "explain" });
-  const link = el("a", { class: "button primary download-link", "aria-disabled": "true" }, "Download");
+  const link = el("a", { class: "button primary download-link", "aria-disabled": "true" }, t("action.download"));
   const requestUrl = el("code", { class: "request-url" });
+  // the dates chosen, in the page's language (a date field is drawn in the browser's own)
+  const rangeWords = el("small", { class: "hint range-words", "aria-live": "polite" });
+  const sayRange = () => {
+    rangeWords.textContent = start.value && end.value
+      ? t("download.rangeWords", { range: t("time.range", { start: formatDate(start.value), end: formatDate(end.value) }) }) : "";
+  };
   const mapNode = el("div", { class: "mini-map", id: "download-map" });
 
-  const form = el("form", { class: "download-form panel", "aria-label": "Download request", onsubmit: (e) => e.preventDefault() },
-    field("Collection", collectionSelect).wrap,
-    gridded ? el("fieldset", { class: "bbox-field" }, el("legend", {}, "Area"), mapNode,
+  const form = el("form", { class: "download-form panel", "aria-label": t("download.request"), onsubmit: (e) => e.preventDefault() },
+    field(t("field.collection"), collectionSelect).wrap,
+    gridded ? el("fieldset", { class: "bbox-field" }, el("legend", {}, t("box.area")), mapNode,
       el("div", { class: "buttons tool-slot" }),
-      field("Box (lon/lat)", bboxInput, "Draw it on the map or type it; empty means the whole grid").wrap) : null,
-    timed ? el("fieldset", {}, el("legend", {}, "Time range (UTC, inclusive)"),
-      el("div", { class: "row two" }, field("From", start).wrap, field("To", end).wrap)) : null,
-    el("fieldset", {}, el("legend", {}, "Variables"),
-      checks.map((c, i) => el("div", { class: "check" }, c, el("label", { for: c.id }, `${variables[i]} — ${variableInfo(doc, variables[i]).description || ""} (${variableInfo(doc, variables[i]).unit || ""})`)))),
-    el("fieldset", {}, el("legend", {}, "Format"),
+      field(t("box.label"), bboxInput, t("download.boxHint")).wrap) : null,
+    timed ? el("fieldset", {}, el("legend", {}, t("download.timeRange")),
+      el("div", { class: "row two" }, field(t("time.from"), start).wrap, field(t("time.to"), end).wrap), rangeWords) : null,
+    el("fieldset", {}, el("legend", {}, t("dataset.variables")),
+      checks.map((c, i) => el("div", { class: "check" }, c, el("label", { for: c.id }, `${variables[i]} — ${variableLabel(doc, variables[i])} (${unitsLabel(variableInfo(doc, variables[i]).unit)})`)))),
+    el("fieldset", {}, el("legend", {}, t("download.format")),
       radios.map((r, i) => el("div", { class: "check" }, r, el("label", { for: r.id }, FORMATS[i].label))),
-      el("small", { class: "hint" }, "GeoTIFF holds one time step: give the same day as From and To.")));
+      el("small", { class: "hint" }, t("download.geotiffHint"))));
 
   main.append(el("section", { class: "download" },
-    el("div", { class: "view-head" }, el("h1", {}, `Download: ${doc.title || cid}`),
-      el("p", { class: "links" }, el("a", { href: `#/dataset/${encodeURIComponent(cid)}` }, "Details"))),
+    el("div", { class: "view-head" }, el("h1", {}, t("download.heading", { title: doc.title || cid })),
+      el("p", { class: "links" }, el("a", { href: `#/dataset/${encodeURIComponent(cid)}` }, t("action.details")))),
     el("div", { class: "download-layout" }, form,
-      el("aside", { class: "panel summary", "aria-label": "Size estimate and download" },
-        el("h2", {}, "Before you download"), estimate, explain,
-        el("p", {}, link), el("p", { class: "muted" }, "Request: "), requestUrl))));
+      el("aside", { class: "panel summary", "aria-label": t("download.summaryLabel") },
+        el("h2", {}, t("download.before")), estimate, explain,
+        el("p", {}, link), el("p", { class: "muted" }, t("download.requestUrl")), requestUrl))));
 
   let map = null;
   let tool = null;
   if (gridded) {
-    map = createMap(mapNode, { scale: "110m", zoom: 0, minZoom: 0, maxBounds: [[-90, -180], [90, 180]], label: "Map to draw the download area" });
+    map = createMap(mapNode, { scale: "110m", zoom: 0, minZoom: 0, maxBounds: [[-90, -180], [90, 180]], label: t("download.mapLabel") });
     map.fitBounds([[-60, -180], [75, 180]], { animate: false });
     tool = boxTool(map, {
-      label: "Draw box",
+      label: t("box.draw"),
       onBox(box) {
         bboxInput.value = box.join(",");
         check();
       },
     });
     form.querySelector(".tool-slot").append(tool.button,
-      el("button", { type: "button", onclick: () => { bboxInput.value = ""; tool.setBox(null); check(); } }, "Clear box"));
+      el("button", { type: "button", onclick: () => { bboxInput.value = ""; tool.setBox(null); check(); } }, t("box.clear")));
     if (bboxInput.value) tool.setBox(bboxInput.value.split(",").map(Number));
   }
 
@@ -111,16 +118,17 @@ export async function mountDownload(main, { args, params }) {
   };
   async function check() {
     const q = query();
+    sayRange();
     updateQuery({ bbox: q.bbox, start: start.value, end: end.value, variables: q.variables, format: q.format });
     clear(explain);
     disable();
     if (!q.variables) {
-      estimate.textContent = "Choose at least one variable.";
+      estimate.textContent = t("download.noVariable");
       return;
     }
     if (controller) controller.abort();
     controller = new AbortController();
-    estimate.textContent = "Estimating the size…";
+    estimate.textContent = t("download.estimating");
     const fileUrl = url(`/download/${encodeURIComponent(cid)}`, q);
     requestUrl.textContent = `${window.location.origin}${fileUrl}`;
     try {
@@ -128,25 +136,25 @@ export async function mountDownload(main, { args, params }) {
       const shape = Object.entries(est.shape || {}).map(([k, v]) => `${k} ${v}`).join(" × ");
       estimate.dataset.bytes = String(est.estimate_bytes);
       estimate.dataset.fits = String(est.fits);
-      estimate.textContent = `About ${humanBytes(est.estimate_bytes)} of data (${shape}); the limit for one request is ${humanBytes(est.limit_bytes)}.`;
+      estimate.textContent = t("download.estimate", { size: humanBytes(est.estimate_bytes), shape, limit: humanBytes(est.limit_bytes) });
       if (est.fits) {
         const ext = FORMATS.find((f) => f.value === q.format).ext;
         link.href = fileUrl;
         link.setAttribute("download", `${cid}.${ext}`);
         link.setAttribute("aria-disabled", "false");
-        link.textContent = `Download ${FORMATS.find((f) => f.value === q.format).label} (${humanBytes(est.estimate_bytes)})`;
+        link.textContent = t("download.link", { format: FORMATS.find((f) => f.value === q.format).label, size: humanBytes(est.estimate_bytes) });
       } else {
-        link.textContent = "Too large to download at once";
+        link.textContent = t("download.tooLargeLink");
         explain.append(el("p", { class: "error", role: "alert" },
-          `This request is too large: about ${humanBytes(est.estimate_bytes)}, over the limit of ${humanBytes(est.limit_bytes)}. `,
-          "The hub would answer it with HTTP 413 (content too large) rather than read that much at once. ",
-          "Narrow the box, shorten the time range or choose fewer variables; larger requests can be submitted as asynchronous jobs to the hub's processes API."));
+          t("download.tooLarge", { size: humanBytes(est.estimate_bytes), limit: humanBytes(est.limit_bytes) }), " ",
+          t("download.tooLarge413"), " ",
+          t("download.tooLargeAdvice")));
       }
     } catch (err) {
       if (err.name === "AbortError") return;
       estimate.textContent = "";
-      link.textContent = "Download";
-      explain.append(el("p", { class: "error", role: "alert" }, `The hub cannot serve this request: ${err.message}`));
+      link.textContent = t("action.download");
+      explain.append(el("p", { class: "error", role: "alert" }, t("download.cannot", { message: errorText(err) })));
     }
   }
   const checkSoon = debounce(check, 200);

@@ -6,13 +6,14 @@
 // page keeps it and sends it as `?access=` with every request for that job.
 
 import { getJSON, requestJSON } from "./api.js";
+import { t } from "./i18n.js";
 
 const RUNNING = new Set(["accepted", "running"]);
 
 /** A job that ended without results: its status document and its one-line message. */
 export class JobFailed extends Error {
   constructor(status) {
-    super(String(status.message || status.status || "the job failed").split("\n")[0]);
+    super(String(status.message || status.status || t("job.failedPlain")).split("\n")[0]);
     this.status = status;
   }
 }

@@ -8,9 +8,10 @@ import { collection, forgetCollections } from "./api.js";
 import { hasTime, isProjected } from "./collections.js";
 import { JobFailed, cancelJob, runJob } from "./jobs.js";
 import { anomalies, defaultBaseline, parsePeriod, periodLabel } from "./climate.js";
-import { fitsMap, listOperations, operationForm } from "./operations.js";
+import { fitsMap, listOperations, operationForm, operationLabel } from "./operations.js";
+import { errorText, formatDate, t } from "./i18n.js";
 
-const METHODS = { ols: "least squares (OLS)", sen: "Sen's slope" };
+const METHODS = { ols: "trend.ols", sen: "trend.sen" };
 
 /** A year/date text input with a label and a placeholder. */
 function periodInput(value, placeholder) {
@@ -46,16 +47,17 @@ export function derivedInfo(doc) {
   const params = from.parameters || {};
   const source = String(params.collection || ((from.inputs || [])[0] || {}).collection || "");
   const variable = String(params.variable || "");
-  const what = variable || "the data";
+  const what = variable || t("derived.theData");
   let label = String(doc.title || doc.id);
   if (from.process === "anomaly" && params.baseline) {
     const [a, b] = String(params.baseline).split("/");
-    const kind = params.kind === "relative" ? "Relative anomaly (%)" : "Anomaly";
-    label = `${kind} of ${what} against ${periodLabel(a, b ?? a)}`;
+    const kind = params.kind === "relative" ? "derived.relativeAnomalyOf" : "derived.anomalyOf";
+    label = t(kind, { what, period: periodLabel(a, b ?? a) });
   } else if (from.process === "trend") {
-    const range = params.datetime
-      ? `, ${String(params.datetime).split("/").map((t) => t.slice(0, 10)).join(" to ")}` : "";
-    label = `Trend of ${what} (${METHODS[params.method] || METHODS.ols}, per ${params.per || "decade"}${range})`;
+    const [start, end] = String(params.datetime || "").split("/");
+    const range = params.datetime ? `, ${t("time.range", { start: formatDate(start), end: formatDate(end) })}` : "";
+    const per = params.per === "year" ? t("rate.perYear") : t("rate.perDecade");
+    label = t("derived.trendOf", { what, method: t(METHODS[params.method] || METHODS.ols), per, range });
   }
   return { process: String(from.process), source, variable, label };
 }
@@ -71,11 +73,11 @@ export async function derivedNote(doc) {
     sourceTitle = info.source;
   }
   const back = `#/map/${encodeURIComponent(info.source)}${info.variable ? `?var=${encodeURIComponent(info.variable)}` : ""}`;
-  return el("div", { class: "derived-note", role: "note", "aria-label": "Derived layer" },
+  const [before, after] = t("derived.computedBy", { process: info.process }).split("{source}");
+  return el("div", { class: "derived-note", role: "note", "aria-label": t("derived.layer") },
     el("p", { class: "derived-label" }, info.label),
-    el("p", { class: "derived-source" }, `Computed by the hub's ${info.process} process from `,
-      el("cite", {}, sourceTitle), "."),
-    el("a", { class: "button", href: back, "data-role": "back-to-source" }, "Back to the source layer"));
+    el("p", { class: "derived-source" }, before, el("cite", {}, sourceTitle), after || ""),
+    el("a", { class: "button", href: back, "data-role": "back-to-source" }, t("derived.back")));
 }
 
 /**
@@ -89,7 +91,7 @@ export async function derivedNote(doc) {
  */
 export function analysisPanel({ doc, getVariable, times, onResult }) {
   if (!hasTime(doc) || times.length < 3 || isProjected(doc)) return null;
-  const node = el("div", { class: "analysis", role: "group", "aria-label": "Analysis", hidden: true });
+  const node = el("div", { class: "analysis", role: "group", "aria-label": t("analysis.title"), hidden: true });
   let controller = null;
   let destroyed = false;
   listOperations().then((ops) => {
@@ -101,18 +103,18 @@ export function analysisPanel({ doc, getVariable, times, onResult }) {
 
   function build(usable) {
     const forms = new Map(usable.map((op) => [op.id, { op, form: operationForm(op, { doc, times }) }]));
-    const mode = radios(newId("mode"), "Compute",
-      usable.map((op) => ({ value: op.id, label: capitalise(op.label) })), usable[0].id);
+    const mode = radios(newId("mode"), t("analysis.compute"),
+      usable.map((op) => ({ value: op.id, label: capitalise(operationLabel(op)) })), usable[0].id);
     const run = el("button", { type: "button", class: "primary" });
-    const cancel = el("button", { type: "button", hidden: true }, "Cancel");
+    const cancel = el("button", { type: "button", hidden: true }, t("analysis.cancel"));
     const progressId = newId("progress");
     const progress = el("progress", { id: progressId, max: 100, value: 0 });
     const progressBox = el("div", { class: "job-progress", hidden: true },
-      el("label", { for: progressId }, "Job progress"), progress);
+      el("label", { for: progressId }, t("analysis.progress")), progress);
     const status = statusLine();
     const error = el("p", { class: "error", role: "alert" });
     // a group, not a form: the panel sits inside the viewer's controls form
-    node.append(el("fieldset", {}, el("legend", {}, "Analysis"),
+    node.append(el("fieldset", {}, el("legend", {}, t("analysis.title")),
       usable.length > 1 ? mode.node : null,
       [...forms.values()].map(({ form }) => form.node),
       el("div", { class: "buttons" }, run, cancel), progressBox, status, error));
@@ -121,7 +123,7 @@ export function analysisPanel({ doc, getVariable, times, onResult }) {
     const syncMode = () => {
       const chosen = current();
       for (const { op, form } of forms.values()) form.node.hidden = op !== chosen.op;
-      run.textContent = `Compute the ${chosen.op.label}`;
+      run.textContent = t("analysis.run", { what: operationLabel(chosen.op) });
     };
     mode.onChange(syncMode);
     syncMode();
@@ -149,7 +151,7 @@ export function analysisPanel({ doc, getVariable, times, onResult }) {
       jobId = null;
       busy(true);
       progress.value = 0;
-      status.textContent = `Submitting a job for the ${op.label}…`;
+      status.textContent = t("analysis.submitting", { what: operationLabel(op) });
       try {
         const { results } = await runJob(op.id, inputs, {
           signal: controller.signal,
@@ -157,23 +159,24 @@ export function analysisPanel({ doc, getVariable, times, onResult }) {
             jobId = job.jobID;
             const pct = Math.max(0, Math.min(100, Number(job.progress) || 0));
             progress.value = pct;
-            progress.setAttribute("aria-valuetext", `${pct} %: ${job.message || job.status}`);
-            status.textContent = `Job ${job.status}: ${job.message || ""} (${pct} %)`;
+            const state = t(`job.${job.status}`);
+            progress.setAttribute("aria-valuetext", `${pct} %: ${job.message || state}`);
+            status.textContent = t("analysis.jobStatus", { status: state, message: job.message || "", percent: pct });
           },
         });
         const derived = results.collection || {};
         const variable = (derived.variables || [])[0];
-        if (!derived.collection || !variable) throw new Error("the job returned no derived collection");
-        status.textContent = `Done: the ${op.label}. Showing the derived layer…`;
+        if (!derived.collection || !variable) throw new Error(t("analysis.noResult"));
+        status.textContent = t("analysis.done", { what: operationLabel(op) });
         forgetCollections();
         onResult({ cid: derived.collection, variable, process: op.id });
       } catch (err) {
         if (err.name === "AbortError") return;
         if (err instanceof JobFailed && err.status.status === "dismissed") {
-          status.textContent = "The job was cancelled.";
+          status.textContent = t("analysis.cancelled");
         } else {
           status.textContent = "";
-          error.textContent = err instanceof JobFailed ? `The job failed: ${err.message}` : `Could not run the job: ${err.message}`;
+          error.textContent = err instanceof JobFailed ? t("analysis.failed", { message: err.message }) : t("analysis.couldNotRun", { message: errorText(err) });
         }
       } finally {
         if (!controller.signal.aborted) busy(false);
@@ -194,11 +197,11 @@ export function analysisPanel({ doc, getVariable, times, onResult }) {
     cancel.addEventListener("click", async () => {
       if (!jobId) return;
       cancel.disabled = true;
-      status.textContent = "Cancelling the job…";
+      status.textContent = t("analysis.cancelling");
       try {
         await cancelJob(jobId);
       } catch (err) {
-        error.textContent = `Could not cancel the job: ${err.message}`;
+        error.textContent = t("analysis.cancelFailed", { message: errorText(err) });
       }
     });
   }
@@ -221,12 +224,12 @@ const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 export function seriesAnomalySwitch(times) {
   const base = defaultBaseline(times) || { start: "", end: "" };
   const check = el("input", { type: "checkbox", id: newId("anom") });
-  const start = periodInput(base.start, "e.g. 1991");
-  const end = periodInput(base.end, "e.g. 2020");
+  const start = periodInput(base.start, t("period.eg", { example: "1991" }));
+  const end = periodInput(base.end, t("period.eg", { example: "2020" }));
   const fields = el("div", { class: "row two", hidden: true },
-    field("Series baseline start", start).wrap, field("Series baseline end", end).wrap);
+    field(t("anomaly.start"), start).wrap, field(t("anomaly.end"), end).wrap);
   const node = el("div", { class: "series-anomaly" },
-    el("div", { class: "check" }, check, el("label", { for: check.id }, "Show series as anomalies against a baseline")),
+    el("div", { class: "check" }, check, el("label", { for: check.id }, t("anomaly.switch"))),
     fields);
   const listeners = [];
   const changed = () => listeners.forEach((fn) => fn());
@@ -239,10 +242,10 @@ export function seriesAnomalySwitch(times) {
   return {
     node,
     enabled: () => check.checked,
-    period: () => parsePeriod(start.value, end.value, "series baseline"),
+    period: () => parsePeriod(start.value, end.value, t("anomaly.baseline")),
     /** The anomalies of a series {times, values} against the baseline's climatology. */
     apply(series) {
-      const period = parsePeriod(start.value, end.value, "series baseline");
+      const period = parsePeriod(start.value, end.value, t("anomaly.baseline"));
       const result = anomalies(series.times, series.values, period);
       return { values: result.values, period, kind: result.kind };
     },

@@ -3,6 +3,7 @@
 
 import { el, fmt } from "./dom.js";
 import { BASE } from "./api.js";
+import { t } from "./i18n.js";
 
 const L = window.L;
 const ATLAS = {
@@ -109,16 +110,18 @@ export function createMap(container, options = {}) {
     maxBounds: options.maxBounds === undefined ? [[-89.9, -270], [89.9, 270]] : options.maxBounds,
     maxBoundsViscosity: 0.8,
     attributionControl: true,
+    zoomControl: false,
     keyboard: true,
   });
+  L.control.zoom({ zoomInTitle: t("map.zoomIn"), zoomOutTitle: t("map.zoomOut") }).addTo(map);
   container.scMap = map; // for scripts driving the page (tests): the Leaflet map of this node
   container.scLatLng = options.coordsToLatLng
     ? (lon, lat) => options.coordsToLatLng([lon, lat])
     : (lon, lat) => L.latLng(lat, lon);
   map.attributionControl.setPrefix(false);
-  map.attributionControl.addAttribution("Basemap: Natural Earth");
+  map.attributionControl.addAttribution(t("map.basemap"));
   container.setAttribute("role", "application");
-  container.setAttribute("aria-label", options.label || "Map");
+  container.setAttribute("aria-label", options.label || t("nav.map"));
   const panes = { land: map.createPane("sc-land"), lines: map.createPane("sc-lines") };
   panes.land.style.zIndex = 150;
   panes.lines.style.zIndex = 350;
@@ -165,7 +168,7 @@ const BOX_STYLE = { color: "#111111", weight: 2.5, fillColor: "#ffffff", fillOpa
  * Returns {button, setBox(bbox|null), getBox(), destroy(), justDrew()}; onBox(bbox) is called
  * when a box is drawn. toBox(latLngBounds) may convert bounds (e.g. for projected maps).
  */
-export function boxTool(map, { onBox, label = "Draw a box", toBox = boundsToBbox, toBounds } = {}) {
+export function boxTool(map, { onBox, label = t("viewer.drawBox"), toBox = boundsToBbox, toBounds } = {}) {
   let active = false;
   let start = null;
   let rect = null;
@@ -247,10 +250,10 @@ export function legend() {
       const [vmin, vmax] = shown.range;
       low.textContent = fmt(vmin);
       high.textContent = fmt(vmax);
-      units.textContent = shown.units && shown.units !== "1" ? shown.units : shown.units === "1" ? "(fraction)" : "";
+      units.textContent = shown.units && shown.units !== "1" ? shown.units : shown.units === "1" ? `(${t("units.fraction")})` : "";
       title.textContent = heading || doc.description || "";
       bar.setAttribute("aria-label",
-        `Colour scale ${doc.colormap} from ${fmt(vmin)} to ${fmt(vmax)} ${shown.units || ""}`);
+        t("legend.scale", { colormap: doc.colormap, min: fmt(vmin), max: fmt(vmax), units: shown.units || "" }));
     },
   };
 }

@@ -11,6 +11,26 @@
 import { el, field, newId, select } from "./dom.js";
 import { getCached, hasPath } from "./api.js";
 import { defaultBaseline, parsePeriod, periodInterval } from "./climate.js";
+import { hasMessage, language, t } from "./i18n.js";
+
+/**
+ * The hub describes its operations in English. In another language the portal uses its own
+ * words for the operations and inputs it knows: op.<operation>.<input>[.hint|.<choice>], else
+ * input.<input>[.hint] for an input several operations share; anything else stays the hub's.
+ */
+function words(op, name, suffix, english) {
+  if (language() === "en") return english;
+  const found = [`op.${op}.${name}${suffix}`, `input.${name}${suffix}`].find(hasMessage);
+  return found ? t(found) : english;
+}
+
+/** What an operation makes, for people (the anomaly map...). */
+export function operationLabel(op) {
+  return words(op.id, "label", "", op.label);
+}
+
+const inputTitle = (op, name, spec) => words(op, name, "", spec.title || name);
+const inputHint = (op, name, spec) => words(op, name, ".hint", spec.description);
 
 /** Every operation's description (cached): [{id, title, label, ecvs, inputs, outputs}]. */
 export async function listOperations() {
@@ -62,19 +82,17 @@ function periodInput(value, placeholder) {
 }
 
 /** From/Until fields in a group named after the input; read() -> text or undefined. */
-function periodField(spec, { times, required, asInterval }) {
+function periodField(op, name, spec, { times, required, asInterval }) {
   const base = required ? (defaultBaseline(times) || { start: "", end: "" }) : { start: "", end: "" };
-  const from = periodInput(base.start, required ? "e.g. 1991" : "first step");
-  const until = periodInput(base.end, required ? "e.g. 2020" : "last step");
-  const title = spec.title || "Period";
-  const legend = required ? title : `${title} (optional)`;
+  const from = periodInput(base.start, required ? t("period.eg", { example: "1991" }) : t("period.firstStep"));
+  const until = periodInput(base.end, required ? t("period.eg", { example: "2020" }) : t("period.lastStep"));
+  const title = spec.title ? inputTitle(op, name, spec) : t("period.period");
+  const legend = required ? title : t("field.optional", { title });
   const hintId = newId("h");
   const node = el("fieldset", { class: "period", "aria-describedby": hintId },
     el("legend", {}, legend),
-    el("div", { class: "row two" }, field("From", from).wrap, field("Until", until).wrap),
-    el("small", { class: "hint", id: hintId }, required
-      ? "Years (2007) or dates (2007-06-05). The default is the record's full years, or all of it for a short record."
-      : "Years (2007) or dates (2007-06-05); empty for the whole record."));
+    el("div", { class: "row two" }, field(t("time.from"), from).wrap, field(t("period.until"), until).wrap),
+    el("small", { class: "hint", id: hintId }, required ? t("period.requiredHint") : t("period.optionalHint")));
   return {
     node,
     inputs: [from, until],
@@ -83,8 +101,7 @@ function periodField(spec, { times, required, asInterval }) {
       const b = until.value.trim();
       if (!required && !a && !b) return undefined;
       if (asInterval) {
-        const period = parsePeriod(a || times[0].slice(0, 10), b || times[times.length - 1].slice(0, 10),
-          title.toLowerCase());
+        const period = parsePeriod(a || times[0].slice(0, 10), b || times[times.length - 1].slice(0, 10), title.toLowerCase());
         return periodInterval(period);
       }
       return parsePeriod(a, b, title.toLowerCase()).text;
@@ -93,22 +110,23 @@ function periodField(spec, { times, required, asInterval }) {
 }
 
 /** A <select> of an enumeration, labelled by the hub's `x-sco-labels`. */
-function choiceField(spec) {
+function choiceField(op, name, spec) {
   const schema = spec.schema || {};
   const labels = schema["x-sco-labels"] || {};
-  const options = schema.enum.map((v) => ({ value: String(v), label: labels[v] || String(v) }));
+  const label = (v) => words(op, name, `.${v}`, labels[v] || String(v));
+  const options = schema.enum.map((v) => ({ value: String(v), label: label(v) }));
   const input = select(options, schema.default !== undefined ? String(schema.default) : String(schema.enum[0]));
-  const wrap = field(spec.title, input, spec.description).wrap;
+  const wrap = field(inputTitle(op, name, spec), input, inputHint(op, name, spec)).wrap;
   return { node: wrap, inputs: [input], read: () => input.value };
 }
 
 /** A number or text input; read() -> the value, or undefined when optional and empty. */
-function plainField(spec, required) {
+function plainField(op, name, spec, required) {
   const schema = spec.schema || {};
   const numeric = schema.type === "number" || schema.type === "integer";
   if (schema.type === "boolean") {
     const input = el("input", { type: "checkbox", checked: Boolean(schema.default) });
-    const wrap = el("div", { class: "check" }, input, el("label", { for: (input.id = newId("c")) }, spec.title));
+    const wrap = el("div", { class: "check" }, input, el("label", { for: (input.id = newId("c")) }, inputTitle(op, name, spec)));
     return { node: wrap, inputs: [input], read: () => input.checked };
   }
   const props = numeric
@@ -118,21 +136,22 @@ function plainField(spec, required) {
   if (numeric && schema.maximum !== undefined) props.max = schema.maximum;
   const input = el("input", { ...props, value: schema.default !== undefined ? String(schema.default) : "" });
   const units = schema["x-sco-units"];
-  const title = units && units !== "1" ? `${spec.title} (${units})` : spec.title;
-  const label = required ? title : `${title} (optional)`;
-  const wrap = field(label, input, spec.description).wrap;
+  const named = inputTitle(op, name, spec);
+  const title = units && units !== "1" ? `${named} (${units})` : named;
+  const label = required ? title : t("field.optional", { title });
+  const wrap = field(label, input, inputHint(op, name, spec)).wrap;
   return {
     node: wrap,
     inputs: [input],
     read() {
       const text = input.value.trim();
       if (!text) {
-        if (required) throw new Error(`Give the ${spec.title.toLowerCase()}.`);
+        if (required) throw new Error(t("field.missing", { title: named.toLowerCase() }));
         return undefined;
       }
       if (!numeric) return text;
       const value = Number(text);
-      if (!Number.isFinite(value)) throw new Error(`The ${spec.title.toLowerCase()} '${text}' is not a number.`);
+      if (!Number.isFinite(value)) throw new Error(t("field.notNumber", { title: named.toLowerCase(), text }));
       return value;
     },
   };
@@ -152,11 +171,11 @@ export function operationForm(op, { doc, times }) {
     const schema = spec.schema || {};
     let part;
     if (kind === "period" || kind === "interval") {
-      part = periodField(spec, { times, required, asInterval: kind === "interval" });
+      part = periodField(op.id, name, spec, { times, required, asInterval: kind === "interval" });
     } else if (Array.isArray(schema.enum)) {
-      part = choiceField(spec);
+      part = choiceField(op.id, name, spec);
     } else if (["string", "number", "integer", "boolean"].includes(schema.type)) {
-      part = plainField(spec, required);
+      part = plainField(op.id, name, spec, required);
     } else {
       continue; // an optional input of a kind the page cannot give
     }

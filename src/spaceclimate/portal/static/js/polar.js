@@ -5,6 +5,7 @@
 import { getCached, getJSON } from "./api.js";
 import { isProjected } from "./collections.js";
 import { createMap } from "./mapkit.js";
+import { t } from "./i18n.js";
 
 const L = window.L;
 const METRES_PER_PIXEL = 20000; // at zoom 0
@@ -165,7 +166,7 @@ export async function polarMap(container, doc, variable) {
     minZoom: -2,
     maxZoom: 6,
     maxBounds: imageBounds.pad(0.5),
-    label: `Polar stereographic map of ${doc.title || doc.id}`,
+    label: t("polar.mapOf", { title: doc.title || doc.id }),
   });
   container.classList.add("polar");
   container.dataset.projection = proj.south ? "south-polar-stereographic" : "north-polar-stereographic";

@@ -3,10 +3,11 @@
 
 import { el, field, select } from "./dom.js";
 import { collection, getText } from "./api.js";
-import { dataVariables, isGridded, variableInfo, viewRoute } from "./collections.js";
+import { dataVariables, isGridded, variableInfo, variableLabel, viewRoute } from "./collections.js";
 import { chartPanel, slug } from "./charts.js";
 import { updateQuery } from "./app.js";
 import { trendTool } from "./seriestrend.js";
+import { t } from "./i18n.js";
 
 /** Split one CSV line (quotes allowed). */
 export function splitCSV(line) {
@@ -70,25 +71,25 @@ export async function mountSeries(main, { args, params }) {
     window.location.replace(viewRoute(doc));
     return {};
   }
-  document.title = `${doc.title || cid} · Chart · spaceclimate hub`;
+  document.title = t("series.docTitleOf", { title: doc.title || cid });
   const variables = dataVariables(doc);
   const variable = variables.includes(params.get("var")) ? params.get("var") : variables[0];
-  const variableSelect = select(variables.map((v) => ({ value: v, label: `${v} (${variableInfo(doc, v).description || v})` })), variable);
-  const chart = chartPanel({ heading: "Time series", filename: slug(`${cid}-${variable}`) });
+  const variableSelect = select(variables.map((v) => ({ value: v, label: `${v} (${variableLabel(doc, v)})` })), variable);
+  const chart = chartPanel({ heading: t("chart.timeSeries"), filename: slug(`${cid}-${variable}`) });
   let shown = null; // what the chart shows: {variable, series, units, title, description}
   const trend = trendTool({ cid, chart, current: () => shown });
   main.append(el("section", { class: "series-view" },
     el("div", { class: "view-head" }, el("h1", {}, doc.title || cid),
       el("p", { class: "links" },
-        el("a", { href: `#/dataset/${encodeURIComponent(cid)}` }, "Details"), " · ",
-        el("a", { href: `#/download/${encodeURIComponent(cid)}` }, "Download"))),
+        el("a", { href: `#/dataset/${encodeURIComponent(cid)}` }, t("action.details")), " · ",
+        el("a", { href: `#/download/${encodeURIComponent(cid)}` }, t("action.download")))),
     el("p", { class: "intro" }, doc.description || ""),
-    el("form", { class: "panel inline-form", onsubmit: (e) => e.preventDefault() }, field("Variable", variableSelect).wrap),
+    el("form", { class: "panel inline-form", onsubmit: (e) => e.preventDefault() }, field(t("field.variable"), variableSelect).wrap),
     chart.node,
     trend.node));
 
   async function draw(name) {
-    chart.setStatus("Loading the series…");
+    chart.setStatus(t("series.loading"));
     const text = await getText(`/download/${encodeURIComponent(cid)}`, { format: "csv", variables: name });
     const { columns, groups } = parseSeriesCSV(text);
     const info = variableInfo(doc, name);
@@ -98,10 +99,11 @@ export async function mountSeries(main, { args, params }) {
       values: g.values[name],
     }));
     const units = columns[name] || info.unit || "";
-    shown = { variable: name, series, units, title: `${info.description || name}, ${doc.title || cid}`, description: info.description || name };
+    const described = variableLabel(doc, name) || info.description || name;
+    shown = { variable: name, series, units, title: `${described}, ${doc.title || cid}`, description: described };
     chart.show(series, { units, title: shown.title });
     trend.reset();
-    chart.setStatus(`${series.length} series loaded.`);
+    chart.setStatus(t("series.loaded", { count: series.length }));
     updateQuery({ var: name });
   }
   variableSelect.addEventListener("change", () => draw(variableSelect.value));

@@ -5,7 +5,8 @@
 
 import { el, field, fmt, select, statusLine } from "./dom.js";
 import { executeNow } from "./jobs.js";
-import { MONTHS, monthValues, parsePeriod, periodInterval, trendLine, trendText, within } from "./climate.js";
+import { months, monthValues, parsePeriod, periodInterval, trendLine, trendText, within } from "./climate.js";
+import { errorText, t } from "./i18n.js";
 
 const LINE_STYLE = { borderColor: "#111111", backgroundColor: "#111111", borderDash: [7, 4], borderWidth: 2.4, pointRadius: 0, pointStyle: "line" };
 const POINT_STYLE = { showLine: false, pointRadius: 3.2, pointHoverRadius: 5, pointStyle: "circle" };
@@ -26,37 +27,38 @@ function optionalPeriod(start, end, first, last, what) {
  * Returns {node, reset()}.
  */
 export function trendTool({ cid, chart, current }) {
-  const month = select([{ value: "", label: "all time steps" },
-    ...MONTHS.map((name, i) => ({ value: String(i + 1), label: `${name} only` }))], "");
+  const MONTHS = months();
+  const month = select([{ value: "", label: t("trend.allSteps") },
+    ...MONTHS.map((name, i) => ({ value: String(i + 1), label: t("trend.monthOnly", { month: name }) }))], "");
   const method = select([
-    { value: "ols", label: "least squares (OLS)" },
-    { value: "sen", label: "Sen's slope (Mann-Kendall test)" },
+    { value: "ols", label: t("trend.ols") },
+    { value: "sen", label: t("trend.senTest") },
   ], "ols");
-  const per = select([{ value: "decade", label: "per decade" }, { value: "year", label: "per year" }], "decade");
-  const relStart = periodInput("e.g. 1981");
-  const relEnd = periodInput("e.g. 2010");
-  const fitStart = periodInput("first step");
-  const fitEnd = periodInput("last step");
-  const run = el("button", { type: "submit", class: "primary" }, "Trend");
-  const remove = el("button", { type: "button", disabled: true }, "Remove the trend");
+  const per = select([{ value: "decade", label: t("rate.perDecade") }, { value: "year", label: t("rate.perYear") }], "decade");
+  const relStart = periodInput(t("period.eg", { example: "1981" }));
+  const relEnd = periodInput(t("period.eg", { example: "2010" }));
+  const fitStart = periodInput(t("period.firstStep"));
+  const fitEnd = periodInput(t("period.lastStep"));
+  const run = el("button", { type: "submit", class: "primary" }, t("trend.title"));
+  const remove = el("button", { type: "button", disabled: true }, t("trend.remove"));
   const result = el("p", { class: "trend-result", role: "status", "aria-live": "polite" });
   const status = statusLine();
   const error = el("p", { class: "error", role: "alert" });
-  const form = el("form", { class: "trend-form", "aria-label": "Trend" },
+  const form = el("form", { class: "trend-form", "aria-label": t("trend.title") },
     el("div", { class: "trend-row" },
-      field("Months", month).wrap,
-      field("Method", method).wrap,
-      field("Rate", per).wrap),
+      field(t("trend.months"), month).wrap,
+      field(t("trend.method"), method).wrap,
+      field(t("trend.rate"), per).wrap),
     el("div", { class: "trend-row" },
-      el("fieldset", {}, el("legend", {}, "Relative to the mean of (optional)"),
-        el("div", { class: "row two" }, field("From", relStart).wrap, field("Until", relEnd).wrap),
-        el("small", { class: "hint" }, "Gives the rate in % of the mean over these years.")),
-      el("fieldset", {}, el("legend", {}, "Fit period (optional)"),
-        el("div", { class: "row two" }, field("From", fitStart).wrap, field("Until", fitEnd).wrap),
-        el("small", { class: "hint" }, "Years (1979) or dates; the whole record by default."))),
+      el("fieldset", {}, el("legend", {}, t("trend.relative")),
+        el("div", { class: "row two" }, field(t("time.from"), relStart).wrap, field(t("period.until"), relEnd).wrap),
+        el("small", { class: "hint" }, t("trend.relativeHint"))),
+      el("fieldset", {}, el("legend", {}, t("trend.fitPeriod")),
+        el("div", { class: "row two" }, field(t("time.from"), fitStart).wrap, field(t("period.until"), fitEnd).wrap),
+        el("small", { class: "hint" }, t("trend.fitHint")))),
     el("div", { class: "buttons" }, run, remove));
-  const node = el("section", { class: "panel trend-panel", "aria-label": "Trend of the series" },
-    el("h2", {}, "Trend"), form, result, status, error);
+  const node = el("section", { class: "panel trend-panel", "aria-label": t("trend.ofSeries") },
+    el("h2", {}, t("trend.title")), form, result, status, error);
 
   let plain = null; // the chart before a trend was drawn
   const restore = () => {
@@ -72,7 +74,7 @@ export function trendTool({ cid, chart, current }) {
     const now = current();
     if (!now || !now.series.length) return;
     if (now.series.length > 1) {
-      error.textContent = `The trend process fits one series; this collection holds ${now.series.length} (one per region).`;
+      error.textContent = t("trend.oneSeries", { count: now.series.length });
       return;
     }
     const base = now.series[0];
@@ -81,8 +83,8 @@ export function trendTool({ cid, chart, current }) {
     let relative;
     let fit;
     try {
-      relative = optionalPeriod(relStart, relEnd, first, last, "reference period");
-      fit = optionalPeriod(fitStart, fitEnd, first, last, "fit period");
+      relative = optionalPeriod(relStart, relEnd, first, last, t("period.reference"));
+      fit = optionalPeriod(fitStart, fitEnd, first, last, t("period.fit"));
     } catch (err) {
       error.textContent = err.message;
       return;
@@ -92,7 +94,7 @@ export function trendTool({ cid, chart, current }) {
     if (relative) inputs.relative_to = relative.text;
     if (fit) inputs.datetime = periodInterval(fit);
     run.disabled = true;
-    status.textContent = "Fitting the trend…";
+    status.textContent = t("trend.fitting");
     try {
       const answer = await executeNow("trend", inputs);
       const summary = answer.summary || answer;
@@ -103,20 +105,22 @@ export function trendTool({ cid, chart, current }) {
       const monthName = month.value ? MONTHS[Number(month.value) - 1] : "";
       if (!plain) plain = { series: chart.series.slice(), units: now.units, title: now.title };
       const shown = [base];
-      if (monthName) shown.push({ label: `${monthName} means`, times: points.times, values: points.values, style: POINT_STYLE });
-      shown.push({ label: `trend: ${text}`, times: line.times, values: line.values, style: LINE_STYLE });
-      chart.show(shown, { units: now.units, title: `${now.description}${monthName ? `, ${monthName}` : ""}: trend` });
+      if (monthName) shown.push({ label: t("trend.monthMeans", { month: monthName }), times: points.times, values: points.values, style: POINT_STYLE });
+      shown.push({ label: t("trend.lineLabel", { text }), times: line.times, values: line.values, style: LINE_STYLE });
+      chart.show(shown, { units: now.units, title: t("trend.chartTitle", { what: `${now.description}${monthName ? `, ${monthName}` : ""}` }) });
       const corrected = method.value !== "sen" && /effective sample size/.test(summary.uncertainty || "");
-      const how = `${method.value === "sen" ? "Sen's slope" : "least squares"}, ${fmt(summary.n)} values${
-        corrected ? `, effective sample size ${fmt(summary.n_eff, 3)} (autocorrelation)` : ""}${
-        relative ? `, relative to the ${relative.label} mean of ${fmt(summary.reference_mean)} ${now.units}` : ""}`;
-      result.textContent = `${monthName ? `${monthName} trend` : "Trend"}: ${text} (${how})`;
+      const how = [
+        t("trend.howValues", { method: method.value === "sen" ? t("trend.sen") : t("trend.leastSquares"), n: fmt(summary.n) }),
+        corrected ? t("trend.howEffective", { n: fmt(summary.n_eff, 3) }) : "",
+        relative ? t("trend.howRelative", { period: relative.label, mean: `${fmt(summary.reference_mean)} ${now.units}` }) : "",
+      ].join("");
+      result.textContent = t("trend.result", { what: monthName ? t("trend.monthTrend", { month: monthName }) : t("trend.title"), text, how });
       result.dataset.slope = String(summary.slope);
-      status.textContent = "The trend line is drawn over the series.";
+      status.textContent = t("trend.drawn");
       remove.disabled = false;
     } catch (err) {
       status.textContent = "";
-      error.textContent = `Could not fit the trend: ${err.message}`;
+      error.textContent = t("trend.failed", { message: errorText(err) });
     } finally {
       run.disabled = false;
     }

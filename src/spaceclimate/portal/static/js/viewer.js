@@ -3,24 +3,25 @@
 
 import { el, field, select, statusLine, fmt, dateLabel, clear } from "./dom.js";
 import { allCollections, collection, getCached, getJSON, url } from "./api.js";
-import { dataVariables, displayOf, isGridded, unitsLabel, variableInfo, variableStyle, viewRoute } from "./collections.js";
+import { dataVariables, displayOf, isGridded, unitsLabel, variableInfo, variableLabel, variableStyle, viewRoute } from "./collections.js";
 import { createMap, boxTool, legend } from "./mapkit.js";
 import { chartPanel, slug } from "./charts.js";
 import { areaSeries, canAreaMean, listRegions, lonLatLabel, pointSeries, wrapLon } from "./analysis.js";
 import { polarMap, polarRegion } from "./polar.js";
 import { updateQuery } from "./app.js";
 import { analysisPanel, derivedNote, seriesAnomalySwitch } from "./mapanalysis.js";
+import { errorText, formatInteger, formatPlain, t } from "./i18n.js";
 
 const L = window.L;
 const FAVOURITE_COLORMAPS = ["viridis", "cividis", "plasma", "magma", "inferno", "RdYlBu_r", "RdBu_r", "coolwarm", "Blues", "Blues_r", "YlGnBu", "terrain", "tab20", "Greys"];
 
 /** #/map: choose a gridded collection. */
 export async function mountViewerChooser(main) {
-  document.title = "Map · spaceclimate hub";
+  document.title = t("viewer.docTitle");
   const docs = (await allCollections()).filter(isGridded);
   main.append(el("section", { class: "panel" },
-    el("h1", {}, "Map viewer"),
-    el("p", {}, "Choose a gridded collection to map (series without a grid open as charts from the catalog)."),
+    el("h1", {}, t("viewer.chooserTitle")),
+    el("p", {}, t("viewer.chooserIntro")),
     el("ul", { class: "link-list" }, docs.map((d) =>
       el("li", {}, el("a", { href: viewRoute(d) }, d.title || d.id), " ", el("span", { class: "muted" }, d.id))))));
   return {};
@@ -45,7 +46,7 @@ export async function mountViewer(main, { args, params }) {
     window.location.replace(viewRoute(doc));
     return {};
   }
-  document.title = `${doc.title || cid} · Map · spaceclimate hub`;
+  document.title = t("viewer.docTitleOf", { title: doc.title || cid });
   const variables = dataVariables(doc);
   let variable = variables.includes(params.get("var")) ? params.get("var") : variables[0];
   const gridded = (await allCollections()).filter(isGridded);
@@ -61,46 +62,46 @@ export async function mountViewer(main, { args, params }) {
 
   // -- controls ---------------------------------------------------------------------------
   const collectionSelect = select(gridded.map((d) => ({ value: d.id, label: d.title || d.id })), cid);
-  const variableSelect = select(variables.map((v) => ({ value: v, label: `${v} (${variableInfo(doc, v).description || v})` })), variable);
+  const variableSelect = select(variables.map((v) => ({ value: v, label: `${v} (${variableLabel(doc, v)})` })), variable);
   // profile products: a map per vertical level (pressure levels of a limb sounder)
   const vertical = Object.entries(doc["cube:dimensions"] || {}).find(([, d]) => d.type === "spatial" && d.axis === "z" && Array.isArray(d.values));
   const levels = vertical ? vertical[1].values : [];
   const levelUnit = vertical ? vertical[1].unit || "" : "";
   const levelSelect = levels.length
-    ? select(levels.map((v) => ({ value: String(v), label: `${Number(v.toPrecision(4))} ${levelUnit}` })), String(levels.includes(Number(params.get("lvl"))) ? Number(params.get("lvl")) : levels[0]), { name: "level" })
+    ? select(levels.map((v) => ({ value: String(v), label: `${formatPlain(v, 4)} ${levelUnit}` })), String(levels.includes(Number(params.get("lvl"))) ? Number(params.get("lvl")) : levels[0]), { name: "level" })
     : null;
   const level = () => (levelSelect ? Number(levelSelect.value) : undefined);
   const slider = el("input", { type: "range", min: 0, step: 1, class: "time-slider" });
   const timeLabel = el("output", { class: "time-label", "aria-live": "polite" });
-  const prev = el("button", { type: "button", "aria-label": "Previous time step" }, "◀");
-  const next = el("button", { type: "button", "aria-label": "Next time step" }, "▶");
+  const prev = el("button", { type: "button", "aria-label": t("viewer.previous") }, "◀");
+  const next = el("button", { type: "button", "aria-label": t("viewer.next") }, "▶");
   const cmapSelect = select([...new Set([...FAVOURITE_COLORMAPS, ...colormaps])].filter((c) => colormaps.includes(c)), "");
   const minInput = el("input", { type: "number", step: "any", inputmode: "decimal" });
   const maxInput = el("input", { type: "number", step: "any", inputmode: "decimal" });
-  const resetStyle = el("button", { type: "button" }, "Default colours");
+  const resetStyle = el("button", { type: "button" }, t("viewer.defaultColours"));
   const styleStatus = el("p", { class: "error", role: "alert" });
   const leg = legend();
   const cursor = statusLine("cursor-value");
-  cursor.textContent = "Move the pointer over the map to read values.";
-  const regionSelect = select([{ value: "", label: regions.length ? "choose a region" : "no regions on this hub" }], "", { disabled: !regions.length });
-  for (const [kind, title] of [["ar6", "IPCC AR6 regions"], ["country", "Countries"]]) {
+  cursor.textContent = t("viewer.cursorHint");
+  const regionSelect = select([{ value: "", label: regions.length ? t("viewer.chooseRegion") : t("viewer.noRegions") }], "", { disabled: !regions.length });
+  for (const [kind, title] of [["ar6", t("viewer.ar6Regions")], ["country", t("viewer.countries")]]) {
     const group = el("optgroup", { label: title });
     for (const r of regions.filter((x) => x.kind === kind)) group.append(new Option(r.name, r.id));
     if (group.children.length) regionSelect.append(group);
   }
   const areaStatus = statusLine();
   const timeField = el("fieldset", { class: "time-field" },
-    el("legend", {}, "Time"),
+    el("legend", {}, t("fact.time")),
     el("div", { class: "row" }, prev, slider, next),
     timeLabel);
-  slider.setAttribute("aria-label", "Time step");
+  slider.setAttribute("aria-label", t("viewer.timeStep"));
 
   const mapNode = el("div", { class: "map", id: "viewer-map" });
   const chart = chartPanel({
-    heading: "Time series",
+    heading: t("chart.timeSeries"),
     filename: slug(`${cid}-${variable}`),
     onClear: () => clearMarks(),
-    emptyText: "Click the map for the time series at a point, or draw a box or choose a region for an area mean.",
+    emptyText: t("viewer.chartEmpty"),
   });
   const heading = el("h1", {}, doc.title || cid);
   const note = await derivedNote(doc);
@@ -114,36 +115,36 @@ export async function mountViewer(main, { args, params }) {
     },
   });
   const asAnomalies = times.length ? seriesAnomalySwitch(times) : null;
-  const controls = el("form", { class: "controls panel", "aria-label": "Map controls", onsubmit: (e) => e.preventDefault() },
-    field("Collection", collectionSelect).wrap,
-    field("Variable", variableSelect).wrap,
-    levelSelect ? field("Level", levelSelect, "The vertical level the map shows").wrap : null,
+  const controls = el("form", { class: "controls panel", "aria-label": t("viewer.controls"), onsubmit: (e) => e.preventDefault() },
+    field(t("field.collection"), collectionSelect).wrap,
+    field(t("field.variable"), variableSelect).wrap,
+    levelSelect ? field(t("viewer.level"), levelSelect, t("viewer.levelHint")).wrap : null,
     timeField,
-    el("fieldset", {}, el("legend", {}, "Colours"),
-      field("Colour map", cmapSelect).wrap,
-      el("div", { class: "row two" }, field("Minimum", minInput).wrap, field("Maximum", maxInput).wrap),
+    el("fieldset", {}, el("legend", {}, t("viewer.colours")),
+      field(t("viewer.colourMap"), cmapSelect).wrap,
+      el("div", { class: "row two" }, field(t("viewer.minimum"), minInput).wrap, field(t("viewer.maximum"), maxInput).wrap),
       el("div", { class: "buttons" }, resetStyle), styleStatus),
     leg.node,
-    el("fieldset", {}, el("legend", {}, "Time series"),
-      el("p", { class: "hint" }, "Click the map (or press Enter on it) for the series at a point. Draw a box or choose a region for the area-weighted mean."),
+    el("fieldset", {}, el("legend", {}, t("chart.timeSeries")),
+      el("p", { class: "hint" }, t("viewer.seriesHint")),
       el("div", { class: "buttons" }, el("span", { class: "tool-slot" })),
-      field("Region", regionSelect).wrap,
+      field(t("viewer.region"), regionSelect).wrap,
       asAnomalies ? asAnomalies.node : null,
       areaStatus),
     analysis ? analysis.node : null);
   main.append(el("section", { class: "viewer" },
     el("div", { class: "view-head" }, heading,
       el("p", { class: "links" },
-        el("a", { href: `#/dataset/${encodeURIComponent(cid)}` }, "Details"), " · ",
-        el("a", { href: `#/download/${encodeURIComponent(cid)}` }, "Download"), " · ",
-        el("a", { href: `#/compare?a=${encodeURIComponent(`${cid}:${variable}`)}` }, "Compare"))),
+        el("a", { href: `#/dataset/${encodeURIComponent(cid)}` }, t("action.details")), " · ",
+        el("a", { href: `#/download/${encodeURIComponent(cid)}` }, t("action.download")), " · ",
+        el("a", { href: `#/compare?a=${encodeURIComponent(`${cid}:${variable}`)}` }, t("nav.compare")))),
     note,
     el("div", { class: "viewer-layout" }, controls,
       el("div", { class: "map-column" }, el("div", { class: "map-frame" }, mapNode, cursor), chart.node))));
 
   // -- the map ------------------------------------------------------------------------------
   const polar = await polarMap(mapNode, doc, variable);
-  const map = polar ? polar.map : createMap(mapNode, { label: `Map of ${doc.title || cid}` });
+  const map = polar ? polar.map : createMap(mapNode, { label: t("viewer.mapOf", { title: doc.title || cid }) });
   const [w, s, e, n] = tj.bounds || [-180, -85, 180, 85];
   if (!polar) {
     const fill = Math.ceil(2 * Math.log2(Math.max(256, mapNode.clientWidth) / 256)) / 2;
@@ -187,16 +188,16 @@ export async function mountViewer(main, { args, params }) {
     slider.max = String(Math.max(0, times.length - 1));
     slider.value = String(index);
     timeLabel.textContent = times.length
-      ? `${dateLabel(times[index], true)} UTC (step ${index + 1} of ${times.length})`
-      : "static (no time axis)";
-    slider.setAttribute("aria-valuetext", times.length ? dateLabel(times[index], true) : "static");
+      ? t("viewer.timeLabel", { time: dateLabel(times[index], true), step: index + 1, steps: times.length })
+      : t("time.static");
+    slider.setAttribute("aria-valuetext", times.length ? dateLabel(times[index], true) : t("dataset.staticItem"));
     prev.disabled = index <= 0;
     next.disabled = index >= times.length - 1;
   }
   async function refreshLegend() {
     const doc2 = await getJSON(`${tileBase()}/legend.json`, { colormap: style.colormap, rescale: `${style.min},${style.max}` });
     const info = variableInfo(doc, variable);
-    leg.update(doc2, `${info.description || variable} (${unitsLabel(displayOf(info).units) || "no units"})`);
+    leg.update(doc2, `${variableLabel(doc, variable)} (${unitsLabel(displayOf(info).units) || t("units.none")})`);
   }
   function refreshLayer() {
     const q = layerQuery();
@@ -255,7 +256,7 @@ export async function mountViewer(main, { args, params }) {
     const low = Number(minInput.value);
     const high = Number(maxInput.value);
     if (!(minInput.value !== "" && maxInput.value !== "" && low < high)) {
-      styleStatus.textContent = "The minimum must be below the maximum.";
+      styleStatus.textContent = t("viewer.minBelowMax");
       return;
     }
     styleStatus.textContent = "";
@@ -285,9 +286,9 @@ export async function mountViewer(main, { args, params }) {
       Object.assign(cursor.dataset, { lon: found.lon, lat: found.lat, value: value === null ? "" : value, time: found.times.length ? found.times[found.times.length - 1] : "" });
       const info = variableInfo(doc, variable);
       const shown = found.units === info.unit ? displayOf(info) : { units: found.units, scale: 1 };
-      cursor.textContent = `${lonLatLabel(lon, lat)}: ${value === null ? "no data" : `${fmt(value * shown.scale)} ${unitsLabel(shown.units)}`}`;
+      cursor.textContent = `${lonLatLabel(lon, lat)}: ${value === null ? t("value.noData") : `${fmt(value * shown.scale)} ${unitsLabel(shown.units)}`}`;
     } catch (err) {
-      if (err.name !== "AbortError") cursor.textContent = `${lonLatLabel(lon, lat)}: ${err.status === 400 ? "outside the grid" : err.message}`;
+      if (err.name !== "AbortError") cursor.textContent = `${lonLatLabel(lon, lat)}: ${err.status === 400 ? t("viewer.outside") : errorText(err)}`;
     }
   }, 150);
   map.on("mousemove", (ev) => readValue(ev.latlng));
@@ -300,16 +301,17 @@ export async function mountViewer(main, { args, params }) {
   }
   /** A series as read, or as anomalies against the chosen baseline (computed here). */
   function seriesShown(series) {
-    const name = variableInfo(doc, variable).description || variable;
+    const name = variableLabel(doc, variable);
     if (!asAnomalies || !asAnomalies.enabled()) {
       return { series, title: `${name}, ${doc.title || cid}`, suffix: "" };
     }
     const anomaly = asAnomalies.apply(series);
-    const against = `anomaly against ${anomaly.period.label}`;
+    const against = t("viewer.anomalyAgainst", { period: anomaly.period.label });
+    const climatology = t(anomaly.kind === "dayofyear" ? "climatology.dayofyear" : anomaly.kind === "month" ? "climatology.month" : "climatology.all");
     return {
       series: { ...series, label: `${series.label}, ${against}`, values: anomaly.values },
       title: `${name}, ${against}, ${doc.title || cid}`,
-      suffix: ` as anomalies against ${anomaly.period.label} (${anomaly.kind === "dayofyear" ? "day-of-year" : anomaly.kind === "month" ? "monthly" : "whole-period"} climatology)`,
+      suffix: t("viewer.asAnomalies", { period: anomaly.period.label, climatology }),
     };
   }
   if (asAnomalies) {
@@ -322,19 +324,19 @@ export async function mountViewer(main, { args, params }) {
   async function plotPoint(latlng) {
     const [lon, lat] = toLonLat(latlng);
     if (!Number.isFinite(lon) || !Number.isFinite(lat)) return;
-    chart.setStatus(`Reading the series at ${lonLatLabel(lon, lat)}…`);
+    chart.setStatus(t("viewer.reading", { where: lonLatLabel(lon, lat) }));
     try {
       const found = await pointSeries(cid, variable, lon, lat, { z: level() });
       L.circleMarker(latlng, { radius: 5, color: "#111", weight: 2, fillColor: "#fff", fillOpacity: 1 }).addTo(marks);
       if (!found.times.length) {
-        chart.setStatus(`${lonLatLabel(lon, lat)}: ${fmt(found.values[0])} ${unitsLabel(found.units)} (this collection has no time axis).`);
+        chart.setStatus(t("viewer.staticValue", { where: lonLatLabel(lon, lat), value: `${fmt(found.values[0])} ${unitsLabel(found.units)}` }));
         return;
       }
-      const shown = seriesShown({ label: `point ${lonLatLabel(found.lon, found.lat)}`, times: found.times, values: found.values });
+      const shown = seriesShown({ label: t("viewer.pointLabel", { where: lonLatLabel(found.lon, found.lat) }), times: found.times, values: found.values });
       chart.add(shown.series, { units: found.units, title: shown.title });
-      chart.setStatus(`Series at the cell nearest ${lonLatLabel(lon, lat)}${shown.suffix} added to the chart.`);
+      chart.setStatus(t("viewer.pointAdded", { where: lonLatLabel(lon, lat), suffix: shown.suffix }));
     } catch (err) {
-      chart.setStatus(err.status === 400 ? `No data at ${lonLatLabel(lon, lat)}: ${err.message}` : `Could not read the series: ${err.message}`);
+      chart.setStatus(err.status === 400 ? t("viewer.noDataAt", { where: lonLatLabel(lon, lat), message: errorText(err) }) : t("viewer.readFailed", { message: errorText(err) }));
     }
   }
   map.on("click", (ev) => {
@@ -347,30 +349,30 @@ export async function mountViewer(main, { args, params }) {
 
   async function plotArea(what, label) {
     if (!areaAvailable) {
-      areaStatus.textContent = "Area means need the hub's processes API (/processes), which this hub does not serve.";
+      areaStatus.textContent = t("viewer.noProcesses");
       return;
     }
     lastArea = { what, label };
-    areaStatus.textContent = `Computing the area-weighted mean over ${label}…`;
+    areaStatus.textContent = t("viewer.computingMean", { where: label });
     try {
       const found = await areaSeries(cid, variable, { ...what, z: level() });
-      const shown = seriesShown({ label: `mean over ${label}`, times: found.times, values: found.values });
+      const shown = seriesShown({ label: t("viewer.meanLabel", { where: label }), times: found.times, values: found.values });
       chart.add(shown.series, { units: found.units, title: shown.title });
-      areaStatus.textContent = `Area-weighted mean over ${label} (${found.cells ?? "?"} cells)${shown.suffix} added to the chart.`;
+      areaStatus.textContent = t("viewer.meanAdded", { where: label, cells: found.cells === undefined || found.cells === null ? "?" : formatInteger(found.cells), suffix: shown.suffix });
     } catch (err) {
-      areaStatus.textContent = `Could not compute the area mean: ${err.message}`;
+      areaStatus.textContent = t("viewer.meanFailed", { message: errorText(err) });
     }
   }
   const tool = boxTool(map, {
-    label: "Draw a box",
+    label: t("viewer.drawBox"),
     toBox: polar ? polar.toBbox : undefined,
     onBox(box) {
       if (polar) {
         const geometry = polar.boxGeometry(box);
-        if (geometry) plotArea({ geometry }, "the drawn box");
-        else areaStatus.textContent = "A box around the pole has no lon/lat outline: draw one beside the pole, or choose a region.";
+        if (geometry) plotArea({ geometry }, t("viewer.theDrawnBox"));
+        else areaStatus.textContent = t("viewer.poleBox");
       }
-      else plotArea({ bbox: box }, `box ${box.join(", ")}`);
+      else plotArea({ bbox: box }, t("viewer.boxLabel", { box: box.map((v) => formatPlain(v, 7)).join(t("list.numbers")) }));
     },
   });
   controls.querySelector(".tool-slot").replaceWith(tool.button);
