@@ -39,13 +39,15 @@ VIEWS = {
     "chart": ("#/series/csiro-gmsl-altimetry", ".chart-panel[data-series='1']"),
     "compare": ("#/compare", ".compare .muted[data-ready]"),
     "download": ("#/download/ukmo-ostia-sst-daily", ".estimate[data-fits]"),
+    "places": ("#/places", ".places-list[data-count]"),
     "error": ("#/dataset/no-such-collection", ".error"),
 }
 
 #: English messages that are also the right words in French, so may show in the French
 #: view: international words spelled alike (Satellite, Collection, Variable, Format,
 #: Description, Licence, Mission, Minimum, Maximum, Provenance, Publications, In situ, type,
-#: dimension(s), item, fraction) and the map's copyright line (a proper name).
+#: dimension(s), item, fraction, longitude and latitude in degrees) and the map's copyright
+#: line (a proper name).
 SAME_IN_FRENCH = {
     "Satellite",
     "Collection",
@@ -67,6 +69,8 @@ SAME_IN_FRENCH = {
     "item",
     "fraction",
     "Basemap: Natural Earth",
+    "Longitude (°",
+    "Latitude (°",
 }
 
 #: Text of a view as people read it: the page's visible text (without the hub's own texts
@@ -256,7 +260,7 @@ def test_phone_menu_stays_on_one_row_in_every_language(browser: Browser, live_hu
                 "ns => ns.map((n) => { const r = n.getBoundingClientRect(); "
                 "return Math.round(r.top + r.height / 2); })"
             )
-            tops = page.eval_on_selector_all("header nav li", middle)
+            tops = page.eval_on_selector_all("header nav li:visible", middle)
             assert max(tops) - min(tops) <= 4, f"{lang}: the menu wraps ({tops})"
             brand, chooser = page.eval_on_selector_all("header .brand, header .language", middle)
             assert abs(brand - chooser) <= 4 and chooser < min(tops), f"{lang}: {brand, chooser}"

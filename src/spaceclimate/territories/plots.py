@@ -41,6 +41,10 @@ def _summary(m: MatchUp) -> str:
     return ", ".join(parts)
 
 
+def _short(label: str, limit: int = 48) -> str:
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
+
+
 def scatter_png(m: MatchUp) -> bytes:
     """Product against local values, with the 1:1 line and the least-squares line."""
     fig, ax = _figure()
@@ -62,8 +66,8 @@ def scatter_png(m: MatchUp) -> bytes:
                 label=f"fit: slope {slope:.3g}",
             )
     units = m.product.units
-    ax.set_xlabel(f"{m.local.label} ({units})")
-    ax.set_ylabel(f"{m.product.label} ({units})")
+    ax.set_xlabel(f"{_short(m.local.label)} ({units})")
+    ax.set_ylabel(f"{_short(m.product.label)} ({units})")
     ax.set_title(_summary(m), fontsize=10)
     ax.legend(fontsize=8)
     return _png(fig)

@@ -7,6 +7,7 @@ import { mountSeries } from "./series.js";
 import { mountDataset } from "./dataset.js";
 import { mountDownload, mountDownloadChooser } from "./download.js";
 import { mountCompare } from "./compare.js";
+import { mountPlace, mountPlaces } from "./places.js";
 import { chooseLanguage, errorText, language, languageHref, setLanguage, t } from "./i18n.js";
 
 const ROUTES = [
@@ -19,6 +20,8 @@ const ROUTES = [
   { pattern: /^\/download$/, nav: "download", mount: mountDownloadChooser },
   { pattern: /^\/download\/([^/]+)$/, nav: "download", mount: mountDownload },
   { pattern: /^\/compare$/, nav: "compare", mount: mountCompare },
+  { pattern: /^\/places$/, nav: "places", mount: mountPlaces },
+  { pattern: /^\/places\/([^/]+)$/, nav: "places", mount: mountPlace },
 ];
 
 const main = document.getElementById("main");
