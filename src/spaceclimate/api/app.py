@@ -27,6 +27,7 @@ from spaceclimate.api.problems import (
     LimitsMiddleware,
     install_error_handlers,
 )
+from spaceclimate.api.security import ViewerMiddleware
 from spaceclimate.config import Settings, get_settings
 from spaceclimate.jobs.runner import JobRunner
 from spaceclimate.plugins import list_plugins
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
         allow_headers=["Authorization", "Content-Type", "Prefer", "X-Request-ID"],
         expose_headers=["Location", "Preference-Applied", "Retry-After", "X-Request-ID"],
     )
+    app.add_middleware(ViewerMiddleware, ctx=ctx)  # private collections: seen by their key
     app.add_middleware(
         LimitsMiddleware,
         max_query=settings.max_query_chars,

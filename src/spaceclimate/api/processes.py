@@ -32,11 +32,17 @@ from spaceclimate.api.jobaccess import (
     submitter_of,
     with_access,
 )
-from spaceclimate.api.security import optional_key_dependency
+from spaceclimate.api.security import WRITE_RESPONSES, key_dependency, optional_key_dependency
 from spaceclimate.api.urls import base_url
 from spaceclimate.compute.regions import REGION_SETS, list_regions, lookup_region, region_set
 from spaceclimate.config import Settings
-from spaceclimate.errors import ConflictError, InputError, NotFoundError, TooLargeError
+from spaceclimate.errors import (
+    ConflictError,
+    ForbiddenError,
+    InputError,
+    NotFoundError,
+    TooLargeError,
+)
 from spaceclimate.jobs.env import JobEnv
 from spaceclimate.jobs.public import public_message
 from spaceclimate.jobs.runner import run_job
@@ -173,6 +179,7 @@ def build(ctx: HubContext) -> APIRouter:
         return description_document(get_operation(process_id), base_url(request, ctx))
 
     optional_key = Depends(optional_key_dependency(ctx))
+    required_key = Depends(key_dependency(ctx))
 
     @router.post(
         "/processes/{process_id}/execution",
@@ -419,6 +426,28 @@ def build(ctx: HubContext) -> APIRouter:
             },
             "bbox": [float(v) for v in geom.bounds],
             "geometry": geom.__geo_interface__,
+        }
+
+    @router.post(
+        "/derived/{collection_id}/publish",
+        summary="Publish a derived collection: seen by everyone, not only its key",
+        responses=WRITE_RESPONSES,
+    )
+    def publish_derived_collection(
+        collection_id: str, key: ApiKey = required_key, *, ctx: Context
+    ) -> dict[str, Any]:
+        """Make a private derived collection public (its key or an admin key)."""
+        doc = ctx.catalog.get_collection(collection_id)  # 404 unless the key sees it
+        if not doc.get("sco:derived"):
+            raise InputError(f"{collection_id!r} is not a derived collection")
+        owner = doc.get("sco:owner")
+        if owner is not None and not key.is_admin and owner != submitter_of(key):
+            raise ForbiddenError(f"{collection_id!r} belongs to another key")
+        published = ctx.catalog.set_owner(collection_id, None)
+        return {
+            "collection": collection_id,
+            "published": True,
+            "sco:made_by": published.get("sco:made_by"),
         }
 
     return router

@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spaceclimate.access import Actor, ApiKey, access_for
 from spaceclimate.api.problems import problem_response
 from spaceclimate.errors import ForbiddenError, RateLimitedError, UnauthorizedError
+from spaceclimate.viewer import ANONYMOUS, Viewer, viewing
 
 BEARER = HTTPBearer(
     auto_error=False,
@@ -115,3 +118,32 @@ def admin_dependency(ctx: Any) -> Callable[..., ApiKey]:
         return key
 
     return require_admin
+
+
+class ViewerMiddleware:
+    """Set each request's viewer from its API key (anonymous without a valid one).
+
+    Private derived collections are then seen only by their key and admin keys in every API
+    (:mod:`spaceclimate.viewer`); a route that needs a key still checks it and answers 401.
+    """
+
+    def __init__(self, app: ASGIApp, ctx: Any) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    def _viewer(self, token: str) -> Viewer:
+        key = access_for(self.ctx).keys.verify(token)
+        return ANONYMOUS if key is None else Viewer(f"key:{key.id}", key.is_admin)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        viewer = ANONYMOUS
+        for name, value in scope.get("headers", []):
+            if name == b"authorization" and value[:7].lower() == b"bearer ":
+                token = value[7:].decode("latin-1").strip()
+                viewer = await anyio.to_thread.run_sync(self._viewer, token)
+                break
+        with viewing(viewer):
+            await self.app(scope, receive, send)

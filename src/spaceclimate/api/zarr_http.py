@@ -40,6 +40,7 @@ from spaceclimate.services.context import HubContext
 from spaceclimate.services.deps import Context
 from spaceclimate.services.routers import RouterPlugin
 from spaceclimate.store.remote import ObjectPath
+from spaceclimate.viewer import current_viewer
 
 #: Seconds a resolved ``collection -> latest cube`` mapping is trusted.
 LATEST_TTL_SECONDS = 5.0
@@ -66,22 +67,29 @@ class CubeResolver:
     def __init__(self, ctx: HubContext, ttl: float = LATEST_TTL_SECONDS) -> None:
         self.ctx = ctx
         self.ttl = ttl
-        self._latest: dict[str, tuple[float, str, int]] = {}
+        self._latest: dict[str, tuple[float, str, int, str | None]] = {}
         self._versions: dict[tuple[str, int], str] = {}
+        self._owners: dict[str, str | None] = {}  # private collections: their key
         self._lock = threading.Lock()
 
     def latest(self, collection_id: str) -> tuple[str, int]:
-        """Return ``(href, version)`` of the latest cube; NotFoundError naming known ids."""
+        """Return ``(href, version)`` of the latest cube; NotFoundError naming known ids.
+
+        A hit the current viewer may not see is checked again in the catalog (a private
+        collection stays hidden; one published since is served).
+        """
         now = time.monotonic()
         with self._lock:
             hit = self._latest.get(collection_id)
-        if hit is not None and hit[0] > now:
+        if hit is not None and hit[0] > now and current_viewer().sees(hit[3]):
             return hit[1], hit[2]
         doc = self.ctx.collection(collection_id)
         href = cube_href(doc)
         version = int(doc.get("sco:version", 0))
+        owner = doc.get("sco:owner")
         with self._lock:
-            self._latest[collection_id] = (now + self.ttl, href, version)
+            self._latest[collection_id] = (now + self.ttl, href, version, owner)
+            self._owners[collection_id] = owner
         return href, version
 
     def version(self, collection_id: str, version: int) -> str:
@@ -89,9 +97,12 @@ class CubeResolver:
         key = (collection_id, version)
         with self._lock:
             href = self._versions.get(key)
-        if href is not None:
+            owner = self._owners.get(collection_id)
+        if href is not None and current_viewer().sees(owner):
             return href
-        self.ctx.collection(collection_id)  # 404 naming known collections
+        doc = self.ctx.collection(collection_id)  # 404 naming known collections
+        with self._lock:
+            self._owners[collection_id] = doc.get("sco:owner")
         records = self.ctx.catalog.versions(collection_id)
         with self._lock:
             if len(self._versions) > MAX_CACHED_VERSIONS:

@@ -120,6 +120,10 @@ class CatalogBackend(Protocol):
         """Return the collection document as of *version*; NotFoundError if unknown."""
         ...
 
+    def set_owner(self, collection_id: str, owner: str | None) -> dict[str, Any]:
+        """Make a collection private to *owner* (``key:<id>``) or public (None)."""
+        ...
+
     def search(self, query: SearchQuery) -> SearchResult:
         """Search items of the latest version of every collection.
 

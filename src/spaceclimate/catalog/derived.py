@@ -81,15 +81,23 @@ def build_derived_collection(
     inputs: list[dict[str, Any]],
     derived_from: dict[str, Any],
     ecv: str,
+    owner: str | None = None,
 ) -> dict[str, Any]:
-    """Return the STAC Collection of a derived cube."""
+    """Return the STAC Collection of a derived cube.
+
+    A derived collection is labelled as such (``sco:kind: derived``, ``sco:derived``), says
+    who made it (``sco:made_by``) and from what (``sco:derived_from``, ``derived_from`` links),
+    and is never listed as an agency's data: the input collections' agencies are named in its
+    provenance, not as its own (``sco:agencies`` is empty; the hub is its processor). Made with
+    an API key, it belongs to that key (``sco:owner``) until published.
+    """
     first = inputs[0] if inputs else {}
     fallback = first.get("extent", {}).get("spatial", {}).get("bbox", [None])[0]
     grid = grid_spec_of(ds, fallback)
     bbox = list(lonlat_bbox(ds, grid))
     span = time_range(ds) if "time" in ds.dims else None
     agencies = sorted({a for doc in inputs for a in doc.get("sco:agencies", [])})
-    keywords = ["derived", derived_from.get("process", ""), ecv, *agencies]
+    keywords = ["derived", derived_from.get("process", ""), ecv]
     links = [
         {
             "rel": "derived_from",
@@ -108,7 +116,6 @@ def build_derived_collection(
         "license": "other" if len(inputs) != 1 else first.get("license", "other"),
         "keywords": [k for k in dict.fromkeys(keywords) if k],
         "providers": [
-            *[p for doc in inputs for p in doc.get("providers", []) if "producer" in p["roles"]],
             {"name": "Space Climate Observatory data hub", "roles": ["processor", "host"]},
         ],
         "extent": {
@@ -121,10 +128,12 @@ def build_derived_collection(
         "version": __version__,
         "sco:ecv": ecv,
         "sco:ecv_names": ecv_names(ecv),
-        "sco:agencies": agencies,
+        "sco:agencies": [],
+        "sco:kind": "derived",
         "sco:version": version,
         "sco:derived": True,
-        "sco:derived_from": derived_from,
+        "sco:made_by": derived_from.get("made_by", "hub"),
+        "sco:derived_from": {**derived_from, "input_agencies": agencies},
         "sco:colormaps": {str(n): display_of(ds[n]) for n in ds.data_vars},
         "assets": {
             "zarr": {
@@ -137,6 +146,8 @@ def build_derived_collection(
         },
         "links": links,
     }
+    if owner is not None:
+        collection["sco:owner"] = owner
     if grid.type == "projected":
         collection["sco:crs_wkt"] = CRS.from_user_input(grid.crs).to_wkt() if grid.crs else None
     return collection

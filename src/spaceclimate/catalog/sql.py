@@ -42,6 +42,7 @@ from spaceclimate.db.engine import (
 )
 from spaceclimate.errors import ConflictError, InputError, NotFoundError
 from spaceclimate.params import validate_bbox
+from spaceclimate.viewer import current_viewer
 
 __all__ = ["SQLCatalogBackend", "configure_sqlite"]
 
@@ -80,7 +81,18 @@ def _collection_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "maxy": bbox[3],
         "start": _iso(start),
         "end": _iso(end),
+        "owner": doc.get("sco:owner") or None,
     }
+
+
+def _visible(owner_column: Any) -> ColumnElement[bool] | None:
+    """The condition that the current viewer sees a collection (None: sees every one)."""
+    viewer = current_viewer()
+    if viewer.admin:
+        return None
+    if viewer.owner is None:
+        return owner_column.is_(None)
+    return or_(owner_column.is_(None), owner_column == viewer.owner)
 
 
 def _item_row(collection_id: str, version: int, item: dict[str, Any]) -> dict[str, Any]:
@@ -264,16 +276,17 @@ class SQLCatalogBackend:
 
     # -- reading ----------------------------------------------------------------------------
     def get_collection(self, collection_id: str) -> dict[str, Any]:
-        """Return the latest Collection document."""
+        """Return the latest Collection document (if the current viewer sees it)."""
         c = schema.collections
         with self.engine.connect() as conn:
-            doc = conn.execute(select(c.c.doc).where(c.c.id == collection_id)).scalar()
-        if doc is None:
+            row = conn.execute(select(c.c.doc, c.c.owner).where(c.c.id == collection_id)).first()
+        if row is None or not current_viewer().sees(row.owner):
             raise NotFoundError(f"no collection {collection_id!r}")
-        return dict(doc)
+        return dict(row.doc)
 
     def get_collection_version(self, collection_id: str, version: int) -> dict[str, Any]:
         """Return the Collection document as of *version*."""
+        self.get_collection(collection_id)  # the viewer must see the collection
         v = schema.versions
         with self.engine.connect() as conn:
             doc = conn.execute(
@@ -284,16 +297,47 @@ class SQLCatalogBackend:
         return dict(doc)
 
     def list_collections(self) -> list[dict[str, Any]]:
-        """Return every collection, sorted by id."""
+        """Return every collection the current viewer sees, sorted by id."""
         c = schema.collections
+        query = select(c.c.doc).order_by(c.c.id)
+        seen = _visible(c.c.owner)
+        if seen is not None:
+            query = query.where(seen)
         with self.engine.connect() as conn:
-            return [dict(d) for d in conn.execute(select(c.c.doc).order_by(c.c.id)).scalars()]
+            return [dict(d) for d in conn.execute(query).scalars()]
 
     def collection_ids(self) -> list[str]:
-        """Return the ids of every published collection, sorted."""
+        """Return the ids of every published collection the current viewer sees, sorted."""
         c = schema.collections.c
+        query = select(c.id).order_by(c.id)
+        seen = _visible(c.owner)
+        if seen is not None:
+            query = query.where(seen)
         with self.engine.connect() as conn:
-            return [str(cid) for cid in conn.execute(select(c.id).order_by(c.id)).scalars()]
+            return [str(cid) for cid in conn.execute(query).scalars()]
+
+    def _hidden(self, conn: Connection) -> list[str]:
+        """Ids of the private collections the current viewer does not see (usually none)."""
+        viewer = current_viewer()
+        if viewer.admin:
+            return []
+        c = schema.collections.c
+        query = select(c.id).where(c.owner.is_not(None))
+        if viewer.owner is not None:
+            query = query.where(c.owner != viewer.owner)
+        return [str(x) for x in conn.execute(query).scalars()]
+
+    def set_owner(self, collection_id: str, owner: str | None) -> dict[str, Any]:
+        """Make a collection private to *owner*, or public (None); return its document."""
+        c = schema.collections
+        doc = self.get_collection(collection_id)
+        if owner is None:
+            doc.pop("sco:owner", None)
+        else:
+            doc["sco:owner"] = owner
+        with self.engine.begin() as conn:
+            conn.execute(update(c).where(c.c.id == collection_id).values(owner=owner, doc=doc))
+        return doc
 
     def get_item(self, collection_id: str, item_id: str) -> dict[str, Any]:
         """Return one item of the latest version of a collection."""
@@ -408,6 +452,9 @@ class SQLCatalogBackend:
         where = and_(true(), *conds)
         conn_options = {} if self.is_sqlite else {"isolation_level": "REPEATABLE READ"}
         with self.engine.connect().execution_options(**conn_options) as conn:
+            hidden = self._hidden(conn)
+            if hidden:  # private collections of others: as if they did not exist
+                where = and_(where, i.collection_id.not_in(hidden))
             rows = conn.execute(
                 select(i.collection_id, i.doc)
                 .select_from(source)
@@ -417,7 +464,7 @@ class SQLCatalogBackend:
                 .offset(query.offset)
             ).all()
             features = [dict(doc) for _cid, doc in rows[: query.limit]]
-            unknown = self._unknown(conn, named, {cid for cid, _doc in rows})
+            unknown = self._unknown(conn, named, {cid for cid, _doc in rows}, hidden)
             end = query.offset + len(features)
             if len(rows) <= query.limit and (features or query.offset == 0):
                 return SearchResult(features, end, unknown_collections=unknown)
@@ -432,8 +479,18 @@ class SQLCatalogBackend:
         return SearchResult(features, matched, exact, unknown_collections=unknown)
 
     @staticmethod
-    def _unknown(conn: Connection, named: tuple[str, ...], seen: set[str]) -> tuple[str, ...]:
-        """The collections of *named* that do not exist (those *seen* in the page do)."""
+    def _unknown(
+        conn: Connection,
+        named: tuple[str, ...],
+        seen: set[str],
+        hidden: list[str] = (),  # type: ignore[assignment]
+    ) -> tuple[str, ...]:
+        """The collections of *named* that do not exist, or are *hidden* from the viewer (those
+        *seen* in the page exist)."""
+        if hidden:
+            return tuple(cid for cid in named if cid in hidden) + SQLCatalogBackend._unknown(
+                conn, tuple(cid for cid in named if cid not in hidden), seen
+            )
         missing = tuple(cid for cid in named if cid not in seen)
         if not missing:
             return ()
@@ -451,6 +508,9 @@ class SQLCatalogBackend:
         if query.collections:
             conds.append(c.id.in_(query.collections))
         conds += self._time_filter(c.start, c.end, query)
+        seen = _visible(c.owner)
+        if seen is not None:
+            conds.append(seen)
         if query.bbox:
             minx, miny, maxx, maxy = query.bbox
             conds += [c.minx <= maxx, c.maxx >= minx, c.miny <= maxy, c.maxy >= miny]

@@ -39,6 +39,8 @@ collections = Table(
     Column("start", String(40)),  # ISO 8601 UTC "YYYY-MM-DDTHH:MM:SSZ" compares as text
     Column("end", String(40)),
     Column("doc", JSON, nullable=False),
+    # "key:<id>" of the key a private derived collection belongs to (migration 0006)
+    Column("owner", String(100), index=True),
 )
 
 #: One row per published (immutable) version of a collection.

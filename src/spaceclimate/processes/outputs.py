@@ -27,6 +27,7 @@ from spaceclimate.jobs.env import JobEnv
 from spaceclimate.processes.context import JobContext
 from spaceclimate.publish import hub_lock, publish_version
 from spaceclimate.records import SourceRecord
+from spaceclimate.viewer import HUB, current_viewer, viewer_of_submitter, viewing
 
 
 def iso_times(values: Any) -> list[str]:
@@ -85,7 +86,11 @@ def publish_derived(
         "inputs": [{"collection": cid, "version": v} for cid, v in versions.items()],
         "software": f"spaceclimate {__version__}",
     }
-    digest = _fingerprint({k: v for k, v in provenance.items() if k != "software"})
+    # made with a key: that key's until published; without one (or on the hub's machine): public
+    owner = env.submitter if env.submitter and env.submitter.startswith("key:") else None
+    provenance["made_by"] = env.submitter or "hub"
+    parts = {k: v for k, v in provenance.items() if k not in ("software", "made_by")}
+    digest = _fingerprint({**parts, **({"owner": owner} if owner else {})})
     base_id = sources[0]["id"] if sources else "result"
     collection_id = f"{process_id}-{base_id}-{digest[:10]}"[:200]
     existing = env.catalog.latest_version(collection_id)
@@ -137,6 +142,7 @@ def publish_derived(
                         inputs=list(sources),
                         derived_from=provenance,
                         ecv=ecv,
+                        owner=owner,
                     ),
                     items=[item],
                     fingerprint=digest,
@@ -261,6 +267,14 @@ def to_outputs(
 
 
 def run_operation(operation: Operation, env: JobEnv, inputs: OperationInputs) -> dict[str, Any]:
-    """Run *operation* with validated *inputs* in a job's environment; return its outputs."""
+    """Run *operation* with validated *inputs* in a job's environment; return its outputs.
+
+    A job runs as its submitter: it reads the public collections and its key's private ones
+    (inside a request, as the request's viewer).
+    """
     ctx = JobContext(env)
-    return to_outputs(operation, ctx, inputs, operation.run(ctx, inputs))
+    viewer = current_viewer()
+    if viewer is HUB and env.job_id is not None:
+        viewer = viewer_of_submitter(env.submitter)
+    with viewing(viewer):
+        return to_outputs(operation, ctx, inputs, operation.run(ctx, inputs))

@@ -102,3 +102,10 @@ class TTLCache(Generic[K, V]):
                 self._data.clear()
             self._data[key] = (now + self.ttl, value)
         return value
+
+    def put(self, key: K, value: V) -> None:
+        """Remember *value* for *key* from now on."""
+        with self._lock:
+            if len(self._data) >= self.size:
+                self._data.clear()
+            self._data[key] = (time.monotonic() + self.ttl, value)

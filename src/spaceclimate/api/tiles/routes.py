@@ -29,6 +29,7 @@ from spaceclimate.render.tiles import TileRenderer, TileRequest
 from spaceclimate.services.context import HubContext
 from spaceclimate.services.deps import Context
 from spaceclimate.store.remote import CubeLocation
+from spaceclimate.viewer import current_viewer
 
 #: Seconds a collection document is reused before the catalog is asked again.
 COLLECTION_TTL_SECONDS = 5.0
@@ -126,6 +127,9 @@ def build(ctx: HubContext) -> APIRouter:
 
     def layer(ctx: HubContext, cid: str, variable: str) -> Layer:
         doc = documents.get_or_load(cid, lambda: ctx.collection(cid))
+        if not current_viewer().sees(doc.get("sco:owner")):
+            doc = ctx.collection(cid)  # private: 404 unless published since it was cached
+            documents.put(cid, doc)
         if not is_gridded(doc):
             raise InputError(
                 f"collection {cid!r} is a series without a spatial grid: it has no map tiles"

@@ -10,8 +10,15 @@ import { errorText, t } from "./i18n.js";
 const uniqueSorted = (values) => [...new Set(values.filter(Boolean))].sort((a, b) => a.localeCompare(b));
 /** Where a record comes from: satellites, or the in situ and reanalysis references beside them. */
 const kindOf = (doc) => doc["sco:kind"] || "satellite";
-const KINDS = new Set(["satellite", "in-situ", "reanalysis"]);
+const KINDS = new Set(["satellite", "in-situ", "reanalysis", "derived"]);
 const kindLabel = (kind) => (KINDS.has(kind) ? t(`kind.${kind}`) : kind);
+
+/** Who made a derived collection: a key, an anonymous client or the hub. */
+function madeBy(doc) {
+  const who = String(doc["sco:made_by"] || "hub");
+  if (who.startsWith("key:")) return t("catalog.madeByKey", { key: who.slice(4) });
+  return who === "anonymous" ? t("catalog.madeByAnonymous") : t("catalog.madeByHub");
+}
 
 function card(doc) {
   const cid = encodeURIComponent(doc.id);
@@ -25,7 +32,12 @@ function card(doc) {
     el("div", { class: "card-body" },
       el("h2", { id: titleId }, el("a", { href: `#/dataset/${cid}` }, doc.title || doc.id),
         kindOf(doc) === "satellite" ? null
-          : el("span", { class: "badge kind", title: t("catalog.referenceBadge") }, kindLabel(kindOf(doc)))),
+          : el("span", {
+            class: "badge kind",
+            title: doc["sco:derived"]
+              ? t("catalog.derivedBadge", { who: madeBy(doc) })
+              : t("catalog.referenceBadge"),
+          }, kindLabel(kindOf(doc)))),
       el("p", { class: "card-id" }, doc.id),
       el("dl", { class: "facts" },
         el("dt", {}, t("fact.agency")), el("dd", {}, agencies(doc).join(", ")),
