@@ -560,7 +560,17 @@ def test_an_indicator_defined_as_data_runs_on_two_territories(
         assert provenance["read"][0]["version"] is not None
         assert provenance["parameters"]["method"] == "ols"
     # warm months over the equatorial Pacific box: an independent count per year above 28 degC
-    warm = _run(client, keys["a"], "sst-warm-months", territory=nino)["series"]
+    outputs = _run(client, keys["a"], "sst-warm-months", territory=nino)
+    warm = outputs["series"]
+    # catalogued as a derived collection: labelled, with its provenance, private to key a
+    derived = outputs["collection"]["collection"]
+    doc = client.get(f"/stac/collections/{derived}", headers=keys["a"]).json()
+    assert doc["sco:kind"] == "derived" and doc["sco:owner"].startswith("key:")
+    assert doc["sco:derived_from"]["process"] == "sst-warm-months"
+    assert doc["sco:derived_from"]["process_version"] == "1.0.0"
+    assert doc["sco:derived_from"]["parameters"]["territory"] == nino
+    assert doc["sco:derived_from"]["inputs"][0]["collection"] == "noaa-ersst-v5"
+    assert client.get(f"/stac/collections/{derived}").status_code == 404
     series = _ersst_box_mean(own_hub, PACIFIC)
     counts = (series > 301.15).groupby(series.index.year).sum()
     complete = series.groupby(series.index.year).count() >= 0.8 * 12

@@ -269,6 +269,7 @@ def build_operation(definition: IndicatorDef) -> Operation:
         outputs={
             "summary": OutputDef("Indicator value", "summary"),
             "series": OutputDef("Indicator series", "series"),
+            "collection": OutputDef("The series, catalogued as a derived collection", "collection"),
         },
         run=run,
         ecvs=(definition.input.ecv,),
@@ -424,6 +425,22 @@ def run_indicator(
         result.summary = {**result.summary, "provenance": provenance}
     else:
         result.extra = {**result.extra, "provenance": provenance}
+    if isinstance(result.series, xr.DataArray) and "time" in result.series.dims:
+        # the series is also catalogued: a derived collection, private to the submitter's key
+        place = territory.get("name") or territory.get("id")
+        data = result.series.to_dataset(name=definition.id.replace("-", "_"))
+        data.attrs = {
+            "indicator_id": definition.id,
+            "indicator_version": definition.version,
+            "territory": str(territory.get("id")),
+        }
+        result.collection = data
+        result.title = f"{definition.title}: {place}"
+        result.description = (
+            f"{definition.description} Territory: {place} ({territory.get('id')}). Indicator "
+            f"{definition.id} version {definition.version}, read from {source.id} "
+            f"v{source.doc.get('sco:version')}. Method: {definition.method}"
+        )
     result.sources = [source]
     return result
 

@@ -70,6 +70,7 @@ def publish_derived(
     sources: Sequence[dict[str, Any]],
     title: str,
     description: str,
+    process_version: str = __version__,
 ) -> dict[str, Any]:
     """Publish *result* as a derived collection (idempotent for the same inputs); return links.
 
@@ -82,6 +83,7 @@ def publish_derived(
     versions = {doc["id"]: int(doc.get("sco:version", 0)) for doc in sources}
     provenance = {
         "process": process_id,
+        "process_version": process_version,
         "parameters": dict(inputs),
         "inputs": [{"collection": cid, "version": v} for cid, v in versions.items()],
         "software": f"spaceclimate {__version__}",
@@ -257,6 +259,7 @@ def to_outputs(
             sources=[s.doc for s in result.sources],
             title=result.title or f"{operation.title}, {result.sources[0].title}",
             description=result.description or operation.description,
+            process_version=operation.version,
         )
     if result.file is not None:
         outputs["file"] = write_file(ctx, result.file, result.file_name)

@@ -20,9 +20,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Add the column and its index."""
-    op.add_column("sco_collections", sa.Column("owner", sa.String(100)))
-    op.create_index("ix_sco_collections_owner", "sco_collections", ["owner"])
+    """Add the column and its index (a catalog made from the current tables has them)."""
+    inspector = sa.inspect(op.get_bind())
+    if "owner" not in {c["name"] for c in inspector.get_columns("sco_collections")}:
+        op.add_column("sco_collections", sa.Column("owner", sa.String(100)))
+    if "ix_sco_collections_owner" not in {
+        i["name"] for i in inspector.get_indexes("sco_collections")
+    }:
+        op.create_index("ix_sco_collections_owner", "sco_collections", ["owner"])
 
 
 def downgrade() -> None:
