@@ -57,7 +57,7 @@ def build(ctx: HubContext) -> APIRouter:
     registry = PeerRegistry(access.engine)
     require_admin = admin_dependency(ctx)
 
-    @router.get("", summary="Federation manifest", operation_id="federationManifest")
+    @router.get("/", summary="Federation manifest", operation_id="federationManifest")
     def manifest(request: Request, *, ctx: Context) -> dict[str, Any]:
         """This hub's own collections, each with its latest version and fingerprint."""
         base = base_url(request, ctx)
@@ -87,6 +87,15 @@ def build(ctx: HubContext) -> APIRouter:
                 {"rel": "data", "href": f"{base}/stac", "type": "application/json"},
             ],
         }
+
+    router.add_api_route(
+        "",
+        manifest,
+        methods=["GET"],
+        summary="Federation manifest",
+        operation_id="federationManifestBare",
+        include_in_schema=False,
+    )
 
     @router.get(
         "/collections/{cid}/versions/{version}",

@@ -203,13 +203,14 @@ class PeerSync:
             "withdrawn": None,
         }
 
-    @staticmethod
-    def _current(doc: dict[str, Any] | None, version: int | str, fingerprint: str) -> bool:
+    def _current(self, doc: dict[str, Any] | None, version: int | str, fingerprint: str) -> bool:
+        """Whether the local record is of this origin version, in the peer's mode."""
         origin = origin_of(doc) if doc else None
         return bool(
             origin
             and origin.get("version") == version
             and origin.get("fingerprint") == fingerprint
+            and origin.get("mode") == self.peer.mode
             and not origin.get("withdrawn")
         )
 
@@ -229,18 +230,9 @@ class PeerSync:
             lid = local_id(self.peer.name, oid)
             seen.add(lid)
             self.progress(f"{self.peer.name}: {oid} v{version}", done, len(entries))
-            if self.peer.mode == "mirror" and self._current(
-                held.get(lid), version, str(entry.get("fingerprint"))
-            ):
+            if self._current(held.get(lid), version, str(entry.get("fingerprint"))):
                 report.outcomes.append(
                     Outcome(lid, "unchanged", self._latest(lid), version, "already held")
-                )
-                continue
-            if self.peer.mode == "reference" and self._current(
-                held.get(lid), version, str(entry.get("fingerprint"))
-            ):
-                report.outcomes.append(
-                    Outcome(lid, "unchanged", self._latest(lid), version, "already recorded")
                 )
                 continue
             report.outcomes.append(
