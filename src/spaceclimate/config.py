@@ -108,6 +108,13 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = Field(
         default=5, ge=0, description="Redirects followed (each one checked) per source URL."
     )
+    federation_deadline: float = Field(
+        default=5.0,
+        gt=0,
+        le=120,
+        description="Seconds a federated search waits for its peers; later answers are left "
+        "out and the answer is flagged partial.",
+    )
     max_variable_bytes: int = Field(
         default=DEFAULT_MAX_VARIABLE_BYTES,
         gt=0,

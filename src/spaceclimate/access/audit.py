@@ -35,6 +35,9 @@ ACTIONS = (
     "ingest.fail",
     "key.create",
     "key.revoke",
+    "peer.add",
+    "peer.remove",
+    "peer.sync",
 )
 
 

@@ -20,6 +20,7 @@ from rich.table import Table
 from spaceclimate import __version__
 from spaceclimate.catalog import SearchQuery, open_catalog
 from spaceclimate.cli import access as access_cli
+from spaceclimate.cli import peers as peers_cli
 from spaceclimate.cli import territory as territory_cli
 from spaceclimate.cli.compute import compute_app
 from spaceclimate.cli.dossier import dossier_command
@@ -492,6 +493,10 @@ for _name in ("list", "export", "import"):
 
 
 app.command("dossier")(guarded(dossier_command))
+
+app.add_typer(peers_cli.peers_app, name="peers")
+for _name in ("add", "list", "remove", "sync"):
+    peers_cli.peers_app.command(_name)(guarded(getattr(peers_cli, f"peers_{_name}")))
 
 
 @app.command()

@@ -207,3 +207,18 @@ local_values = Table(
     Column("value", Float, nullable=False),
     Index("ix_sco_local_values_dataset", "dataset_id", "station", "time"),
 )
+
+
+# -- federation (migration 0007) --------------------------------------------------------------
+#: Peers: other nodes (hubs, STAC APIs, static catalogs) whose collections this hub pools.
+peers = Table(
+    "sco_peers",
+    metadata,
+    Column("name", String(40), primary_key=True),  # the namespace: "<name>:<origin id>"
+    Column("url", Text, nullable=False),  # as given (may hold credentials: never shown)
+    Column("kind", String(20), nullable=False),  # hub, stac-api or static
+    Column("mode", String(20), nullable=False),  # mirror or reference
+    Column("created", String(40), nullable=False),
+    Column("synced", String(40)),  # when the last sync ended
+    Column("status", JSON),  # what the last sync did (per collection), for people
+)

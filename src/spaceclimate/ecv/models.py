@@ -345,7 +345,8 @@ class VariableSpec(_Strict):
 class Recipe(_Strict):
     """A product recipe: how one provider's product maps onto the ECV table."""
 
-    id: str
+    # the collection id: never a ":", which separates a peer's name from its collections
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
     title: str
     description: str
     ecv: str

@@ -94,7 +94,8 @@ def publish_derived(
     parts = {k: v for k, v in provenance.items() if k not in ("software", "made_by")}
     digest = _fingerprint({**parts, **({"owner": owner} if owner else {})})
     base_id = sources[0]["id"] if sources else "result"
-    collection_id = f"{process_id}-{base_id}-{digest[:10]}"[:200]
+    # a result is this hub's own: no ":" (the separator of peers' namespaces) in its id
+    collection_id = f"{process_id}-{base_id.replace(':', '.')}-{digest[:10]}"[:200]
     existing = env.catalog.latest_version(collection_id)
     if existing is None:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -7,6 +7,9 @@ OGC_FEATURES = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf"
 OGC_FILTER = "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf"
 CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf"
 
+#: Federated item search (``/stac/search?federated=true``), an extension of this hub.
+FEDERATED_SEARCH = "urn:spaceclimate:conformance:federated-search:1.0"
+
 CONFORMANCE: tuple[str, ...] = (
     # STAC API core, collections, features and item search
     f"{STAC_API}/v1.0.0/core",
@@ -39,4 +42,6 @@ CONFORMANCE: tuple[str, ...] = (
     f"{STAC_API}/v1.0.0/ogcapi-features#sort",
     f"{STAC_API}/v1.0.0/item-search#fields",
     f"{STAC_API}/v1.0.0/ogcapi-features#fields",
+    # federated search over the hub's peers (spaceclimate.peers.search)
+    FEDERATED_SEARCH,
 )

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from spaceclimate.api.stac import links as L
 from spaceclimate.api.stac.conformance import CONFORMANCE
+from spaceclimate.api.stac.federated import federated_search
 from spaceclimate.api.stac.fields import apply_fields
 from spaceclimate.api.stac.queryables import schema_document
 from spaceclimate.api.stac.search import (
@@ -305,12 +306,21 @@ def build(ctx: HubContext) -> APIRouter:
         collections: Annotated[
             str | None, Query(description="Comma-separated collection ids.")
         ] = None,
+        federated: Annotated[
+            bool,
+            Query(
+                description="Ask this hub's live peers too, under a deadline; the answer "
+                "says which answered (sco:federation) and is flagged partial when any did not."
+            ),
+        ] = False,
         *,
         ctx: Context,
     ) -> JSONResponse:
-        """Search items across collections."""
+        """Search items across collections (and, federated, across this hub's peers)."""
         base = base_url(request, ctx)
         search = from_get(replace(params, collections=collections))
+        if federated:
+            return federated_search(request, ctx, search, base)
         features, result = run(ctx, search, base)
         url = f"{base}{request.url.path}"
         links = [
