@@ -52,7 +52,7 @@ export async function listOperations() {
 const kindOf = (spec) => (spec.schema || {})["x-sco-kind"] || "";
 /** Kinds of inputs a map panel fills itself or cannot offer. */
 const FROM_PAGE = new Set(["collection", "variable"]);
-const NOT_HERE = new Set(["bbox", "region", "geometry", "variables"]);
+const NOT_HERE = new Set(["bbox", "region", "geometry", "variables", "territory"]);
 
 /**
  * Whether an operation can run from a map of collection `doc` and show its result there: it
