@@ -56,7 +56,8 @@ format: setup
 # in a local S3-compatible server, ingest and analytics on a Dask cluster of two worker
 # processes (tests/profile.py starts them). Local-disk-only tests are left out there.
 SCALE_TESTS := tests/test_ingest.py tests/test_api_zarr.py tests/test_api_edr.py \
-	tests/test_api_tiles.py tests/test_client.py tests/test_api_processes.py
+	tests/test_api_tiles.py tests/test_client.py tests/test_api_processes.py \
+	tests/test_derived_private.py
 
 test: system lint
 	$(BIN)/pytest -q

@@ -338,7 +338,7 @@ def test_station_upload_against_oco2_over_california_equals_independent_calculat
     assert answer.status_code == 200, answer.text
     (m,) = answer.json()["matchups"]
     # independent: the served cube's monthly cells, weighted by spherical cell area
-    cube = xr.open_zarr(str(cube_location(hub_settings(own_hub), OCO2)))
+    cube = xr.open_zarr(cube_location(hub_settings(own_hub), OCO2))
     xco2 = cube["xco2"].load()
     weights = np.sin(np.deg2rad(cube["lat"] + 0.125)) - np.sin(np.deg2rad(cube["lat"] - 0.125))
     w = (weights * xr.ones_like(cube["lon"])).where(xco2.notnull())
@@ -398,7 +398,7 @@ def test_ersst_against_ostia_at_a_point_equals_independent_calculation(
     settings = hub_settings(own_hub)
     series = {}
     for cid in ("noaa-ersst-v5", "ukmo-ostia-sst-monthly"):
-        cube = xr.open_zarr(str(cube_location(settings, cid)))
+        cube = xr.open_zarr(cube_location(settings, cid))
         at = cube["sst"].sel(lon=centre.x, lat=centre.y, method="nearest").load()
         series[cid] = pd.Series(at.values, index=pd.DatetimeIndex(at.time.values).to_period("M"))
     joined = pd.concat(series, axis=1).dropna()
@@ -485,7 +485,7 @@ def test_tropomi_methane_against_the_noaa_global_record_with_a_window(
     ]
     march = next(float(r[3]) for r in rows if r[0] == "2019" and r[1] == "3")
     assert pair["local"] == pytest.approx(march, abs=1e-3)
-    cube = xr.open_zarr(str(cube_location(hub_settings(own_hub), "esa-s5p-tropomi-ch4")))
+    cube = xr.open_zarr(cube_location(hub_settings(own_hub), "esa-s5p-tropomi-ch4"))
     day = cube["xch4"].sel(time="2019-03-19").squeeze().load()
     inside = day.sel(lon=slice(0, 30), lat=slice(15, 30))
     w = np.sin(np.deg2rad(inside.lat + 0.125)) - np.sin(np.deg2rad(inside.lat - 0.125))
@@ -510,7 +510,7 @@ PACIFIC = {
 def _ersst_box_mean(own_hub: Path, box: dict[str, Any]) -> pd.Series:
     """ERSST over a lon/lat box read with xarray: spherical cell areas, cells centred inside."""
     west, south, east, north = shape(box).bounds
-    cube = xr.open_zarr(str(cube_location(hub_settings(own_hub), "noaa-ersst-v5")))
+    cube = xr.open_zarr(cube_location(hub_settings(own_hub), "noaa-ersst-v5"))
     sst = cube["sst"].sel(lon=slice(west, east), lat=slice(south, north)).load()
     half = 1.0  # the 2-degree grid
     w = np.sin(np.deg2rad(sst.lat + half)) - np.sin(np.deg2rad(sst.lat - half))
