@@ -88,3 +88,15 @@ def _snapshot_at_scale(home: Path) -> tuple[dict[str, str], list[tuple[object, .
     finally:
         engine.dispose()
     return files, sorted(rows, key=repr)
+
+
+def key_headers(home: Path, scopes: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """Make an API key per name with its scopes in the hub at *home*; answer their headers."""
+    from spaceclimate.access import Access
+
+    access = Access(hub_settings(home))
+    try:
+        made = {name: access.keys.create(s, name=name)[1] for name, s in scopes.items()}
+    finally:
+        access.close()
+    return {name: {"Authorization": f"Bearer {token}"} for name, token in made.items()}

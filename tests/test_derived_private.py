@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from .hubutil import key_headers
 from .profile import copy_hub, hub_settings
 
 ERSST = "noaa-ersst-v5"
@@ -33,18 +34,7 @@ def client(hub: Path) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def keys(hub: Path) -> dict[str, dict[str, str]]:
-    from spaceclimate.access import Access
-
-    access = Access(hub_settings(hub))
-    try:
-        made = {
-            "a": access.keys.create(["provider:Lab A"], name="a")[1],
-            "b": access.keys.create(["provider:Lab B"], name="b")[1],
-            "admin": access.keys.create(["admin"], name="admin")[1],
-        }
-    finally:
-        access.close()
-    return {k: {"Authorization": f"Bearer {v}"} for k, v in made.items()}
+    return key_headers(hub, {"a": ["provider:Lab A"], "b": ["provider:Lab B"], "admin": ["admin"]})
 
 
 def _trend_map(client: TestClient, headers: dict[str, str], period: str) -> str:

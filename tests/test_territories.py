@@ -26,7 +26,7 @@ from spaceclimate.errors import InputError
 from spaceclimate.territories.localdata import parse_csv
 from spaceclimate.territories.places import parse_place
 
-from .hubutil import run_sco
+from .hubutil import key_headers, run_sco
 from .profile import copy_hub, cube_location, hub_settings
 
 MLO = "counterparts/co2_noaa_mlo_monthly_insitu.csv"
@@ -60,18 +60,9 @@ def client(own_hub: Path) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def keys(own_hub: Path) -> dict[str, dict[str, str]]:
     """Two ordinary keys and an admin key, as Authorization headers."""
-    from spaceclimate.access import Access
-
-    access = Access(hub_settings(own_hub))
-    try:
-        made = {
-            "a": access.keys.create(["provider:Alice Lab"], name="a")[1],
-            "b": access.keys.create(["provider:Bob Lab"], name="b")[1],
-            "admin": access.keys.create(["admin"], name="admin")[1],
-        }
-    finally:
-        access.close()
-    return {k: {"Authorization": f"Bearer {v}"} for k, v in made.items()}
+    return key_headers(
+        own_hub, {"a": ["provider:Alice Lab"], "b": ["provider:Bob Lab"], "admin": ["admin"]}
+    )
 
 
 def _feature(name: str, geometry: Any, **props: Any) -> dict[str, Any]:

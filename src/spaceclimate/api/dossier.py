@@ -76,6 +76,27 @@ def filename(lon: float, lat: float, extension: str) -> str:
     return f"dossier_{lon:g}_{lat:g}.{extension}"
 
 
+def dossier_response(body: dict[str, Any], fmt: str, made: str, name: str) -> Response:
+    """Answer a dossier as JSON, an HTML report (inline) or a PDF (attachment) named *name*.
+
+    *made* says where (and for what) it was made; the time it was made is added.
+    """
+    body["generated"] = now_iso()
+    if fmt == "json":
+        return JSONResponse(body)
+    made = f"{body['generated'][:19]}Z {made}"
+    disposition = f'filename="{name}"'
+    if fmt == "html":
+        return HTMLResponse(
+            to_html(body, made), headers={"Content-Disposition": f"inline; {disposition}"}
+        )
+    return Response(
+        to_pdf(body, made),
+        media_type=FORMATS["pdf"],
+        headers={"Content-Disposition": f"attachment; {disposition}"},
+    )
+
+
 def build(ctx: HubContext) -> APIRouter:
     """Return the dossier router."""
     router = APIRouter()
@@ -99,19 +120,7 @@ def build(ctx: HubContext) -> APIRouter:
         y = parse_coordinate(lat, "lat", 90.0)
         fmt = parse_format(f)
         body = add_links(build_dossier(ctx, (x, y)), base_url(request, ctx), x, y)
-        body["generated"] = now_iso()
-        if fmt == "json":
-            return JSONResponse(body)
-        made = f"{body['generated'][:19]}Z at {base_url(request, ctx)}"
-        disposition = f'filename="{filename(x, y, fmt)}"'
-        if fmt == "html":
-            return HTMLResponse(
-                to_html(body, made), headers={"Content-Disposition": f"inline; {disposition}"}
-            )
-        return Response(
-            to_pdf(body, made),
-            media_type=FORMATS["pdf"],
-            headers={"Content-Disposition": f"attachment; {disposition}"},
-        )
+        made = f"at {base_url(request, ctx)}"
+        return dossier_response(body, fmt, made, filename(x, y, fmt))
 
     return router

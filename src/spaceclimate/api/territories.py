@@ -12,16 +12,15 @@ import, and imports one (``POST /indicators``, admin key).
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from shapely.geometry import shape
 
 from spaceclimate.access import ApiKey
 from spaceclimate.api.dossier import FORMATS as DOSSIER_FORMATS
-from spaceclimate.api.dossier import parse_format
+from spaceclimate.api.dossier import dossier_response, parse_format
 from spaceclimate.api.jobaccess import KEY_RESPONSES, OPTIONAL_KEY
 from spaceclimate.api.security import (
     WRITE_RESPONSES,
@@ -30,10 +29,14 @@ from spaceclimate.api.security import (
     optional_key_dependency,
 )
 from spaceclimate.api.urls import base_url
-from spaceclimate.clock import now_iso
-from spaceclimate.compute.travelling import definitions, get_definition, package, save_package
+from spaceclimate.compute.travelling import (
+    definitions,
+    get_definition,
+    hub_indicators,
+    package,
+    save_package,
+)
 from spaceclimate.errors import InputError, TooLargeError
-from spaceclimate.render.dossier import to_html, to_pdf
 from spaceclimate.services.context import HubContext
 from spaceclimate.services.deps import Context
 from spaceclimate.services.dossier import build_dossier
@@ -365,20 +368,8 @@ def build(ctx: HubContext) -> APIRouter:
             {"rel": "alternate", "href": f"{here}?f=pdf", "type": DOSSIER_FORMATS["pdf"]},
             {"rel": "territory", "href": f"{base}/territories/{doc['id']}", "type": GEOJSON},
         ]
-        body["generated"] = now_iso()
-        if fmt == "json":
-            return JSONResponse(body)
-        made = f"{body['generated'][:19]}Z at {base} for {doc['name']}"
-        disposition = f'filename="dossier_{doc["id"]}.{fmt}"'
-        if fmt == "html":
-            return HTMLResponse(
-                to_html(body, made), headers={"Content-Disposition": f"inline; {disposition}"}
-            )
-        return Response(
-            to_pdf(body, made),
-            media_type=DOSSIER_FORMATS["pdf"],
-            headers={"Content-Disposition": f"attachment; {disposition}"},
-        )
+        made = f"at {base} for {doc['name']}"
+        return dossier_response(body, fmt, made, f"dossier_{doc['id']}.{fmt}")
 
     @router.get("/indicators", summary="Indicators that travel: defined once, run on any territory")
     def list_indicators(request: Request, ctx: Context) -> dict[str, Any]:
@@ -421,7 +412,7 @@ def build(ctx: HubContext) -> APIRouter:
         body: Annotated[dict[str, Any], Body()],
         key: ApiKey = Depends(require_admin),
     ) -> Response:
-        definition = save_package(body, Path(ctx.settings.home) / "indicators")
+        definition = save_package(body, hub_indicators(ctx.settings.home))
         base = base_url(request, ctx)
         return JSONResponse(
             {

@@ -37,9 +37,9 @@ from spaceclimate.access import ApiKey, AuditEntry, access_for, collection_agenc
 from spaceclimate.api.problems import problem_response
 from spaceclimate.api.security import WRITE_RESPONSES, actor_of, key_dependency
 from spaceclimate.api.stac import links as L
-from spaceclimate.api.stac.queryables import QUERYABLES_REL
 from spaceclimate.api.urls import base_url
 from spaceclimate.catalog.sql import SQLCatalogBackend
+from spaceclimate.catalog.stac import SERVED_LINK_RELS
 from spaceclimate.catalog.validate import (
     check_collection,
     check_item,
@@ -74,21 +74,6 @@ _UPDATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     204: {"description": "Done; no body (the request said Prefer: return=minimal)"},
     415: problem_response("Not a JSON merge patch (JSON Patch is not supported)"),
     **WRITE_RESPONSES,
-}
-#: Links the hub adds to served documents; a document sent back keeps none of them.
-_SERVED_RELS = {
-    "self",
-    "root",
-    "parent",
-    "collection",
-    "items",
-    "next",
-    "prev",
-    "alternate",
-    "service",
-    "xyz",
-    "tilejson",
-    QUERYABLES_REL,
 }
 
 _COLLECTION_EXAMPLE = {
@@ -131,7 +116,7 @@ def _drop_served_links(doc: dict[str, Any], base: str) -> dict[str, Any]:
                 for lk in links
                 if not (
                     isinstance(lk, dict)
-                    and lk.get("rel") in _SERVED_RELS
+                    and lk.get("rel") in SERVED_LINK_RELS
                     and str(lk.get("href", "")).startswith(base)
                 )
             ],

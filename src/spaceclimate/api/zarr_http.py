@@ -67,7 +67,7 @@ class CubeResolver:
     def __init__(self, ctx: HubContext, ttl: float = LATEST_TTL_SECONDS) -> None:
         self.ctx = ctx
         self.ttl = ttl
-        self._latest: dict[str, tuple[float, str, int, str | None]] = {}
+        self._latest: dict[str, tuple[float, str, int]] = {}
         self._versions: dict[tuple[str, int], str] = {}
         self._owners: dict[str, str | None] = {}  # private collections: their key
         self._lock = threading.Lock()
@@ -81,15 +81,15 @@ class CubeResolver:
         now = time.monotonic()
         with self._lock:
             hit = self._latest.get(collection_id)
-        if hit is not None and hit[0] > now and current_viewer().sees(hit[3]):
+            owner = self._owners.get(collection_id)
+        if hit is not None and hit[0] > now and current_viewer().sees(owner):
             return hit[1], hit[2]
         doc = self.ctx.collection(collection_id)
         href = cube_href(doc)
         version = int(doc.get("sco:version", 0))
-        owner = doc.get("sco:owner")
         with self._lock:
-            self._latest[collection_id] = (now + self.ttl, href, version, owner)
-            self._owners[collection_id] = owner
+            self._latest[collection_id] = (now + self.ttl, href, version)
+            self._owners[collection_id] = doc.get("sco:owner")
         return href, version
 
     def version(self, collection_id: str, version: int) -> str:

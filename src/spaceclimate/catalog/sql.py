@@ -9,7 +9,7 @@ each item's ``box`` and ``tstzrange`` (:mod:`spaceclimate.catalog.pg`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -480,23 +480,16 @@ class SQLCatalogBackend:
 
     @staticmethod
     def _unknown(
-        conn: Connection,
-        named: tuple[str, ...],
-        seen: set[str],
-        hidden: list[str] = (),  # type: ignore[assignment]
+        conn: Connection, named: tuple[str, ...], seen: set[str], hidden: Collection[str] = ()
     ) -> tuple[str, ...]:
-        """The collections of *named* that do not exist, or are *hidden* from the viewer (those
+        """The collections of *named* that do not exist or are *hidden* from the viewer (those
         *seen* in the page exist)."""
-        if hidden:
-            return tuple(cid for cid in named if cid in hidden) + SQLCatalogBackend._unknown(
-                conn, tuple(cid for cid in named if cid not in hidden), seen
-            )
         missing = tuple(cid for cid in named if cid not in seen)
         if not missing:
             return ()
         c = schema.collections.c
         found = set(conn.execute(select(c.id).where(c.id.in_(missing))).scalars())
-        return tuple(cid for cid in missing if cid not in found)
+        return tuple(cid for cid in missing if cid not in found or cid in hidden)
 
     def search_collections(self, query: SearchQuery) -> SearchResult:
         """Search collections by bbox, time, ECV, agency, free text and ids."""

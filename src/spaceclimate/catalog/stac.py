@@ -25,6 +25,24 @@ SCIENTIFIC = "https://stac-extensions.github.io/scientific/v1.0.0/schema.json"
 FILE = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 VERSION = "https://stac-extensions.github.io/version/v1.2.0/schema.json"
 ZARR_MEDIA_TYPE = "application/vnd+zarr"
+#: Link relations the hub's API adds to the documents it serves (a document sent back, or
+#: pooled from another hub, keeps none of them: its own API adds them again).
+SERVED_LINK_RELS = frozenset(
+    {
+        "self",
+        "root",
+        "parent",
+        "collection",
+        "items",
+        "next",
+        "prev",
+        "alternate",
+        "service",
+        "xyz",
+        "tilejson",
+        "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+    }
+)
 
 _MEDIA = {
     "netcdf": "application/x-netcdf",

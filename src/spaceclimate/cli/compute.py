@@ -157,13 +157,12 @@ def operation_command(
 
 def _operations() -> dict[str, Any]:
     """The registered operations, with the indicators imported into the hub in SCO_HOME."""
-    from pathlib import Path
 
     from spaceclimate.compute.registry import list_operations
-    from spaceclimate.compute.travelling import register_directory
+    from spaceclimate.compute.travelling import hub_indicators
     from spaceclimate.config import get_settings
 
-    register_directory(Path(get_settings().home) / "indicators")
+    hub_indicators(get_settings().home)
     return list_operations()
 
 

@@ -229,12 +229,10 @@ indicator_app = typer.Typer(
 
 
 def _indicator_folder() -> Path:
-    from spaceclimate.compute.travelling import register_directory
+    from spaceclimate.compute.travelling import hub_indicators
     from spaceclimate.config import get_settings
 
-    folder = Path(get_settings().home) / "indicators"
-    register_directory(folder)
-    return folder
+    return hub_indicators(get_settings().home)
 
 
 def indicator_list(

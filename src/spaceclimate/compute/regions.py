@@ -341,3 +341,30 @@ def regional_mean(
     out.name = da.name
     params = {"region": region, "bbox": bbox, "geometry": "GeoJSON" if geometry else None}
     return stamp(out, "regional_mean", {**params, "weighting": weighting}, da)
+
+
+def mean_or_centre(
+    da: xr.DataArray, geometry: BaseGeometry, what: str = "area"
+) -> tuple[xr.DataArray, str | None]:
+    """The area-weighted mean of *da* over *geometry*, or its cell at the area's centre.
+
+    An area smaller than the grid's cells may hold no cell centre: its series is then the
+    cell nearest its centre, and the note (else None) says so. InputError when that point
+    lies outside the grid too.
+    """
+    from spaceclimate.compute.subset import nearest_cell
+
+    try:
+        return regional_mean(da, geometry=geometry), None
+    except InputError:
+        centre = geometry.representative_point()
+        x, y = float(centre.x), float(centre.y)
+        try:
+            cell = nearest_cell(da.to_dataset(), x, y, what)
+        except InputError as exc:
+            raise InputError(f"the {what} lies outside the grid ({exc})") from None
+        note = (
+            f"no grid cell centre lies inside the {what}: the cell at its centre "
+            f"({x:.3f}, {y:.3f}) was used"
+        )
+        return cell[da.name], note

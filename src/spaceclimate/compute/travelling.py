@@ -37,7 +37,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from shapely.geometry.base import BaseGeometry
 
-from spaceclimate.compute.regions import regional_mean
+from spaceclimate.compute.regions import mean_or_centre
 from spaceclimate.compute.registry import (
     CollectionId,
     Interval,
@@ -51,7 +51,6 @@ from spaceclimate.compute.registry import (
     list_operations,
 )
 from spaceclimate.compute.selection import select
-from spaceclimate.compute.subset import nearest_cell
 from spaceclimate.errors import InputError, NotFoundError, RecipeError
 
 #: The indicators shipped with the hub.
@@ -123,6 +122,13 @@ def register_directory(path: Path) -> None:
     with _LOCK:
         if path not in _DIRS:
             _DIRS.append(path)
+
+
+def hub_indicators(home: Path | str) -> Path:
+    """The folder of the indicators imported into the hub at *home* (loaded from now on)."""
+    folder = Path(home) / "indicators"
+    register_directory(folder)
+    return folder
 
 
 def parse_definition(doc: Any, where: str = "indicator") -> IndicatorDef:
@@ -319,17 +325,9 @@ def choose_collection(
 
 def territory_series(da: xr.DataArray, geometry: BaseGeometry) -> tuple[xr.DataArray, str]:
     """The area-weighted mean of *da* over *geometry*, or its cell at the centre."""
-    try:
-        series = regional_mean(da, geometry=geometry)
-        how = "area-weighted mean of the cells whose centres lie in the territory"
-    except InputError:
-        centre = geometry.representative_point()
-        cell = nearest_cell(da.to_dataset(), float(centre.x), float(centre.y), "territory")
-        series = cell[da.name].load()
-        how = (
-            f"the cell at the territory's centre ({centre.x:.3f}, {centre.y:.3f}): no cell "
-            "centre lies inside it"
-        )
+    series, note = mean_or_centre(da, geometry, "territory")
+    series = series.load()
+    how = note or "area-weighted mean of the cells whose centres lie in the territory"
     keep = [c for c in series.coords if c != "time" and series[c].ndim == 0]
     series = series.drop_vars(keep)
     series.attrs = {

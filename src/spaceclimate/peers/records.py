@@ -17,23 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-#: Relations the origin's API adds to its documents (this hub's API adds its own).
-API_RELS = frozenset(
-    {
-        "self",
-        "root",
-        "parent",
-        "collection",
-        "items",
-        "next",
-        "prev",
-        "alternate",
-        "service",
-        "xyz",
-        "tilejson",
-        "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-    }
-)
+from spaceclimate.catalog.stac import SERVED_LINK_RELS
+
 #: Relation of the link from a pooled document to its origin.
 ORIGIN_REL = "via"
 
@@ -65,11 +50,7 @@ def pooled_collection(
     """Return the local record of a peer's collection document (see the module)."""
     out = copy.deepcopy(doc)
     out["id"] = local_id
-    out["links"] = [
-        lk
-        for lk in out.get("links", [])
-        if isinstance(lk, dict) and lk.get("rel") not in API_RELS and lk.get("rel") != ORIGIN_REL
-    ]
+    out["links"] = _stored_links(out)
     out["links"].append(
         {
             "rel": ORIGIN_REL,
@@ -91,6 +72,17 @@ def pooled_collection(
     return out
 
 
+def _stored_links(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The links of a peer's document that are its own: not its API's, not an origin link."""
+    return [
+        lk
+        for lk in doc.get("links", [])
+        if isinstance(lk, dict)
+        and lk.get("rel") not in SERVED_LINK_RELS
+        and lk.get("rel") != ORIGIN_REL
+    ]
+
+
 def pooled_item(
     item: dict[str, Any], *, local_id: str, version: int, catalog_only: bool, origin_href: str
 ) -> dict[str, Any]:
@@ -101,11 +93,7 @@ def pooled_item(
     props["sco:version"] = version
     if catalog_only:
         props["sco:catalog_only"] = True
-    links = [
-        lk
-        for lk in out.get("links", [])
-        if isinstance(lk, dict) and lk.get("rel") not in API_RELS and lk.get("rel") != ORIGIN_REL
-    ]
+    links = _stored_links(out)
     links.append({"rel": ORIGIN_REL, "href": origin_href, "type": "application/geo+json"})
     out["links"] = links
     assets = out.get("assets") or {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import xarray as xr
@@ -21,7 +20,7 @@ from spaceclimate.catalog.records import cube_href
 from spaceclimate.compute.cluster import compute_on_cluster, dask_client
 from spaceclimate.compute.registry import Source
 from spaceclimate.compute.selection import select
-from spaceclimate.compute.travelling import register_directory
+from spaceclimate.compute.travelling import hub_indicators
 from spaceclimate.errors import NotFoundError
 from spaceclimate.jobs.env import JobEnv
 from spaceclimate.store.series import has_series, open_series
@@ -58,7 +57,7 @@ class JobContext:
         self.env = env
         home = getattr(env.settings, "home", None)
         if home is not None:  # the indicators imported into this hub
-            register_directory(Path(home) / "indicators")
+            hub_indicators(home)
 
     def territory(self, territory_id: str) -> tuple[BaseGeometry, dict[str, Any]]:
         """Return a territory's polygon and record, if the job's submitter sees it.

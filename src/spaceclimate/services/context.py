@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any
 
 import xarray as xr
 
 from spaceclimate.catalog import CatalogBackend, open_catalog
 from spaceclimate.catalog.records import cube_href
-from spaceclimate.compute.travelling import register_directory
+from spaceclimate.compute.travelling import hub_indicators
 from spaceclimate.config import Settings
 from spaceclimate.errors import NotFoundError, TooLargeError
 from spaceclimate.jobs import JobStore
@@ -51,7 +50,7 @@ class HubContext:
     ) -> None:
         """Open the services *settings* describe; any of them may be given instead."""
         self.settings = settings
-        register_directory(Path(settings.home) / "indicators")  # indicators imported here
+        hub_indicators(settings.home)  # the indicators imported into this hub
         self.catalog: CatalogBackend = catalog or open_catalog(settings.resolved_catalog_url)
         self.store: CubeStore = store or open_store(settings)
         self.jobs = jobs or JobStore(settings.resolved_catalog_url)

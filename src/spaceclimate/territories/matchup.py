@@ -30,7 +30,7 @@ import pandas as pd
 import xarray as xr
 from shapely.geometry.base import BaseGeometry
 
-from spaceclimate.compute.regions import regional_mean
+from spaceclimate.compute.regions import mean_or_centre
 from spaceclimate.compute.subset import nearest_cell, vertical_dim
 from spaceclimate.errors import InputError
 from spaceclimate.harmonise.units import linear_conversion
@@ -158,18 +158,8 @@ def at_point(da: xr.DataArray, lon: float, lat: float, name: str = "station") ->
 
 def over_area(da: xr.DataArray, geometry: BaseGeometry, what: str) -> tuple[np.ndarray, str]:
     """The area-weighted mean over *geometry*; the cell at its centre when it holds no centre."""
-    try:
-        return np.asarray(regional_mean(da, geometry=geometry).values, dtype="float64"), ""
-    except InputError:
-        centre = geometry.representative_point()
-        try:
-            values = at_point(da, float(centre.x), float(centre.y), what)
-        except InputError as exc:
-            raise InputError(f"the {what} lies outside the product's grid ({exc})") from None
-        return values, (
-            f"no grid cell centre lies inside the {what}: the cell at its centre "
-            f"({centre.x:.3f}, {centre.y:.3f}) was used"
-        )
+    series, note = mean_or_centre(da, geometry, what)
+    return np.asarray(series.values, dtype="float64"), note or ""
 
 
 # -- statistics ---------------------------------------------------------------------------------

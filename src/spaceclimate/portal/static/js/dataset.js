@@ -1,6 +1,6 @@
 // The dataset page: what a scientist needs before using a collection.
 
-import { el, copyText, humanBytes, statusLine } from "./dom.js";
+import { el, copyText, dataTable as table, humanBytes, statusLine } from "./dom.js";
 import { BASE, collection, getJSON } from "./api.js";
 import {
   agencies, bbox, dataVariables, ecvLabel, hasTime, isGridded, resolutionLabel, timeRangeLabel,
@@ -21,13 +21,6 @@ export function safeHref(value) {
 function link(href, text) {
   const safe = safeHref(href);
   return safe ? el("a", { href: safe, rel: "noopener noreferrer" }, text || safe) : el("span", {}, text || "");
-}
-
-function table(caption, head, rows) {
-  return el("div", { class: "table-wrap" }, el("table", {},
-    el("caption", {}, caption),
-    el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c, i) => (i === 0 ? el("th", { scope: "row" }, c) : el("td", {}, c))))))));
 }
 
 function snippet(title, code) {

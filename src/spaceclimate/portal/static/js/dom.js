@@ -125,3 +125,11 @@ export function saveBlob(blob, filename) {
 export function statusLine(cls = "status") {
   return el("p", { class: cls, role: "status", "aria-live": "polite" });
 }
+
+/** A table with a caption, column heads and rows whose first cell heads the row. */
+export function dataTable(caption, head, rows, props = {}) {
+  return el("div", { class: "table-wrap" }, el("table", props,
+    el("caption", {}, caption),
+    el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c, i) => (i === 0 ? el("th", { scope: "row" }, c) : el("td", {}, c))))))));
+}

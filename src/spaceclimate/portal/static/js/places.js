@@ -5,20 +5,13 @@
 // a local series or in situ record with a pooled record (statistics, plots, CSV), and the
 // indicators defined as data, run on this territory with one click.
 
-import { el, clear, statusLine } from "./dom.js";
+import { el, clear, dataTable as table, statusLine } from "./dom.js";
 import { allCollections, getJSON, postJSON, url } from "./api.js";
 import { createMap } from "./mapkit.js";
 import { chartPanel } from "./charts.js";
 import { ecvLabel, isGridded, unitsLabel } from "./collections.js";
 import { errorText, formatDate, formatInteger, formatNumber, t } from "./i18n.js";
 import { updateQuery } from "./app.js";
-
-function table(caption, head, rows, props = {}) {
-  return el("div", { class: "table-wrap" }, el("table", props,
-    el("caption", {}, caption),
-    el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c, i) => (i === 0 ? el("th", { scope: "row" }, c) : el("td", {}, c))))))));
-}
 
 function signed(value, digits = 3) {
   if (value === null || value === undefined || !Number.isFinite(value)) return "–";
